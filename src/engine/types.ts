@@ -1,0 +1,104 @@
+// Public vocabulary of the engine: gap ids, findings, and the context every check receives.
+import type { Operation } from 'fast-json-patch';
+import type { Policy } from '../policy/types.js';
+import type { ContainerRef, PodTarget, Segment } from '../workloads/types.js';
+
+export const GAP_IDS = [
+  'docker-socket',
+  'privileged',
+  'run-as-root',
+  'env-secrets',
+  'unverified-image',
+  'flat-network',
+  'resource-limits',
+  'stale-image',
+] as const;
+export type GapId = (typeof GAP_IDS)[number];
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type Action = 'deny' | 'warn' | 'off';
+
+/** A fix is expressed as intents; buildPatch turns them into RFC 6902 operations on the original. */
+export type FixIntent =
+  /** Set a value only where the author set none (absent or null). */
+  | { op: 'set-if-absent'; path: Segment[]; value: unknown }
+  /** Append to an array, creating it when absent. */
+  | { op: 'append'; path: Segment[]; value: unknown }
+  /** Replace an author's value; only for fixes the gap model allows (digest pinning). */
+  | { op: 'replace'; path: Segment[]; value: unknown };
+
+/** What a check reports; the engine adds the policy's action and whether the fix is enabled. */
+export interface CheckFinding {
+  gap: GapId;
+  rule: string;
+  severity: Severity;
+  path: Segment[];
+  message: string;
+  remediation: string;
+  fix?: FixIntent[];
+  /** The container the finding is about, when it is about one (used by exemptions on images). */
+  container?: ContainerRef;
+}
+
+export interface Finding {
+  gap: GapId;
+  rule: string;
+  severity: Severity;
+  action: Exclude<Action, 'off'>;
+  path: string;
+  message: string;
+  remediation: string;
+  fixable: boolean;
+}
+
+/** Facts about one image reference, fetched from a registry before evaluation. */
+export interface ImageFacts {
+  /** The manifest digest the tag resolved to (sha256:...). */
+  digest?: string;
+  /** The image config's `created` time. */
+  created?: Date;
+}
+
+export interface NetworkPolicyLike {
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    podSelector?: LabelSelector;
+    policyTypes?: string[];
+    ingress?: unknown[];
+    egress?: unknown[];
+  };
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Read-only lookups prepared before evaluation; checks never do I/O. */
+export interface EvalContext {
+  policy: Policy;
+  now: Date;
+  /** NetworkPolicies of a namespace, or undefined when they are unknown (unknown is not a finding). */
+  networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
+  /** Registry facts of an image reference, or undefined when none were fetched. */
+  imageFacts(image: string): ImageFacts | undefined;
+}
+
+export interface GapCheck {
+  gap: GapId;
+  /** Rules of this gap with their default severity; actions come from the policy. */
+  rules: readonly string[];
+  check(pod: PodTarget, ctx: EvalContext): CheckFinding[];
+}
+
+export interface ObjectResult {
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  findings: Finding[];
+  /** RFC 6902 operations against the evaluated object for the enabled fixes. */
+  patch: Operation[];
+  /** Human notes: exemptions applied, exemptions expired. */
+  notes: string[];
+}

@@ -1,0 +1,112 @@
+// Finds every pod spec in an object: a Pod's own spec, the template of every controller kind, the
+// job template of a CronJob. Skipping a controller kind is a known bypass of admission tools, so the
+// table below lists every kind that carries a pod template.
+import { assertPodSpecShape } from './shape.js';
+import type { ContainerList, ContainerRef, PodSpec, PodTarget, Segment } from './types.js';
+
+/** Path from the object root to the pod metadata and spec, per kind. */
+const POD_TEMPLATE_PATHS: Record<string, Segment[]> = {
+  Pod: [],
+  PodTemplate: ['template'],
+  Deployment: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export const JUDGED_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
+
+const CONTAINER_LISTS: readonly ContainerList[] = ['initContainers', 'containers', 'ephemeralContainers'];
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export interface KubeObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown; labels?: unknown };
+  [field: string]: unknown;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function at(obj: unknown, path: readonly Segment[]): unknown {
+  let node = obj;
+  for (const seg of path) {
+    if (!isObject(node) && !Array.isArray(node)) return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return node;
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  if (!isObject(v)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+export function objectName(obj: KubeObject): string {
+  const m = obj.metadata;
+  if (isObject(m)) {
+    if (typeof m.name === 'string' && m.name) return m.name;
+    if (typeof m.generateName === 'string' && m.generateName) return `${m.generateName}*`;
+  }
+  return '';
+}
+
+/**
+ * The pod spec of an object (every judged kind carries exactly one), or null when its kind carries none.
+ * Throws InputError when a judged kind lacks its spec or has fields of the wrong type.
+ */
+export function locatePodTarget(obj: KubeObject, defaultNamespace: string): PodTarget | null {
+  const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  const templatePath = POD_TEMPLATE_PATHS[kind];
+  if (!templatePath) return null;
+  const template = at(obj, templatePath);
+  const specPath = [...templatePath, 'spec'];
+  const spec = at(obj, specPath);
+  if (!isObject(spec)) {
+    throw new InputError(`${kind} has no pod spec at ${specPath.join('.')}`);
+  }
+  assertPodSpecShape(spec, specPath);
+  const podSpec = spec as PodSpec;
+  const meta = isObject(obj.metadata) ? obj.metadata : {};
+  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
+  const templateMeta = isObject(template) ? (template as KubeObject).metadata : undefined;
+  const containers: ContainerRef[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const items = podSpec[list];
+    if (!items) continue;
+    for (let index = 0; index < items.length; index++) {
+      const container = items[index];
+      if (!isObject(container)) continue;
+      containers.push({
+        container,
+        list,
+        index,
+        path: [...specPath, list, index],
+        name: typeof container.name === 'string' ? container.name : `${list}[${index}]`,
+      });
+    }
+  }
+  return {
+    spec: podSpec,
+    specPath,
+    labels: stringMap(isObject(templateMeta) ? templateMeta.labels : undefined),
+    namespace,
+    workloadName: objectName(obj),
+    serviceAccount: podSpec.serviceAccountName || 'default',
+    containers,
+    windows: podSpec.os?.name === 'windows',
+  };
+}
