@@ -16,3 +16,10 @@ export function toPointer(path: readonly Segment[]): string {
   for (const seg of path) out += '/' + String(seg).replace(/~/g, '~0').replace(/\//g, '~1');
   return out;
 }
+
+/** The inverse of formatPath: `a.b[2].c` -> ['a', 'b', 2, 'c']. */
+export function parsePath(path: string): Segment[] {
+  const out: Segment[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}

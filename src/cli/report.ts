@@ -1,0 +1,128 @@
+// The scanner's three outputs. JSON is a stable contract:
+// {"results":[{"source","kind","namespace","name","findings":[{gap,rule,severity,action,path,message,remediation,fixable}]}]}
+// SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line.
+import { relative, sep } from 'node:path';
+import type { Finding, GapId, Severity } from '../engine/types.js';
+import { parsePath } from '../workloads/paths.js';
+import type { ScanOutcome } from './evaluate-sources.js';
+import { lineOf } from './input.js';
+
+export const VERSION = '0.1.0';
+
+export function toJson(outcome: ScanOutcome): string {
+  const results = outcome.evaluated.map(({ source, result }) => ({
+    source,
+    kind: result.kind,
+    namespace: result.namespace,
+    name: result.name,
+    findings: result.findings.map((f) => ({
+      gap: f.gap,
+      rule: f.rule,
+      severity: f.severity,
+      action: f.action,
+      path: f.path,
+      message: f.message,
+      remediation: f.remediation,
+      fixable: f.fixable,
+    })),
+    ...(result.notes.length ? { notes: result.notes } : {}),
+  }));
+  return JSON.stringify({ results, skipped: outcome.skipped, errors: outcome.problems }, null, 2) + '\n';
+}
+
+export function toTable(outcome: ScanOutcome): string {
+  const lines: string[] = [];
+  let deny = 0;
+  let warn = 0;
+  for (const { source, result } of outcome.evaluated) {
+    if (!result.findings.length && !result.notes.length) continue;
+    lines.push(`${result.kind} ${result.namespace}/${result.name}  (${source})`);
+    for (const f of result.findings) {
+      if (f.action === 'deny') deny++;
+      else warn++;
+      lines.push(`  ${f.action.toUpperCase().padEnd(5)} ${f.severity.padEnd(8)} ${f.rule}  ${f.path}${f.fixable ? '  [fixable]' : ''}`);
+      lines.push(`        ${f.message}`);
+    }
+    for (const note of result.notes) lines.push(`  NOTE  ${note}`);
+    lines.push('');
+  }
+  lines.push(
+    `${outcome.evaluated.length} workload(s) scanned: ${deny} finding(s) to deny, ${warn} to warn` +
+      (outcome.skipped.length ? `; ${outcome.skipped.length} object(s) skipped (no pod spec)` : ''),
+  );
+  return lines.join('\n') + '\n';
+}
+
+const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0' };
+
+const GAP_TITLES: Record<GapId, string> = {
+  'docker-socket': 'Container-runtime socket mounted as a volume',
+  privileged: 'Privileged container or host namespaces',
+  'run-as-root': 'Container running as root with default capabilities',
+  'env-secrets': 'Secret in environment variables',
+  'unverified-image': 'Image pulled without verification',
+  'flat-network': 'Pod on a flat network',
+  'resource-limits': 'No resource limits',
+  'stale-image': 'Container on an unrefreshed image',
+};
+
+function uri(source: string): string {
+  return source === '-' ? 'stdin' : relative(process.cwd(), source).split(sep).join('/');
+}
+
+export function toSarif(outcome: ScanOutcome): string {
+  const rules: { id: string; first: Finding }[] = [];
+  const ruleIndex = new Map<string, number>();
+  const results: unknown[] = [];
+  for (const { document, located, result } of outcome.evaluated) {
+    for (const f of result.findings) {
+      let index = ruleIndex.get(f.rule);
+      if (index === undefined) {
+        index = rules.push({ id: f.rule, first: f }) - 1;
+        ruleIndex.set(f.rule, index);
+      }
+      results.push({
+        ruleId: f.rule,
+        ruleIndex: index,
+        level: f.action === 'deny' ? 'error' : 'warning',
+        message: { text: `${result.kind} ${result.namespace}/${result.name}: ${f.message}` },
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: uri(document.file.name) },
+              region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
+            },
+            logicalLocations: [{ fullyQualifiedName: `${result.kind}/${result.namespace}/${result.name}/${f.path}`, kind: 'member' }],
+          },
+        ],
+        partialFingerprints: { 'gapguard/v1': `${result.kind}/${result.namespace}/${result.name}/${f.rule}/${f.path}` },
+      });
+    }
+  }
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'gapguard',
+            version: VERSION,
+            semanticVersion: VERSION,
+            rules: rules.map(({ id, first }) => ({
+              id,
+              name: id.replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase()),
+              shortDescription: { text: GAP_TITLES[first.gap] },
+              fullDescription: { text: first.remediation },
+              help: { text: first.remediation },
+              defaultConfiguration: { level: first.action === 'deny' ? 'error' : 'warning' },
+              properties: { tags: ['security', 'kubernetes', first.gap], 'security-severity': SECURITY_SEVERITY[first.severity] },
+            })),
+          },
+        },
+        results,
+      },
+    ],
+  };
+  return JSON.stringify(sarif, null, 2) + '\n';
+}

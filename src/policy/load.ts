@@ -1,0 +1,274 @@
+// Loads a YAML policy file and merges it over the embedded default (policy/default.yaml). Every
+// field is validated; an error names the field, the file and the line, and nothing falls back
+// silently: a typo in a policy must not switch a gap off unnoticed.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { GAP_IDS, type Action, type GapId } from '../engine/types.js';
+import { ALL_CHECKS } from '../gaps/index.js';
+import { packageRoot } from '../paths.js';
+import { parseQuantity } from '../workloads/quantity.js';
+import type { Exemption, GapSettings, Policy } from './types.js';
+
+export class PolicyError extends Error {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    readonly line: number | undefined,
+    readonly problem: string,
+  ) {
+    super(`${source}${line ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${problem}`);
+    this.name = 'PolicyError';
+  }
+}
+
+type Path = (string | number)[];
+type Raw = Record<string, unknown>;
+
+const ACTIONS: readonly Action[] = ['deny', 'warn', 'off'];
+const RULES_OF = new Map<GapId, readonly string[]>(ALL_CHECKS.map((c) => [c.gap, c.rules]));
+
+/** Fields each gap section accepts beyond action, fix and rules, with their validators. */
+const GAP_PARAMS: Record<GapId, Record<string, (v: unknown) => string | undefined>> = {
+  'docker-socket': { socketPaths: listOf(absolutePath) },
+  privileged: {},
+  'run-as-root': { allowedCapabilities: listOf(nonEmptyString) },
+  'env-secrets': {},
+  'unverified-image': {
+    allowedRegistries: listOf(nonEmptyString),
+    wellKnownImages: listOf(nonEmptyString),
+    typosquatMaxDistance: intIn(0, 3),
+  },
+  'flat-network': {},
+  'resource-limits': { defaultLimits: limits },
+  'stale-image': { maxImageAgeDays: intIn(1, 36500), maxRunningAgeDays: intIn(1, 36500) },
+};
+
+function nonEmptyString(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? undefined : 'must be a non-empty string';
+}
+function absolutePath(v: unknown): string | undefined {
+  return typeof v === 'string' && v.startsWith('/') ? undefined : 'must be an absolute path';
+}
+function listOf(item: (v: unknown) => string | undefined) {
+  return (v: unknown): string | undefined => {
+    if (!Array.isArray(v)) return 'must be a list';
+    for (let i = 0; i < v.length; i++) {
+      const problem = item(v[i]);
+      if (problem) return `item ${i} ${problem}`;
+    }
+    return undefined;
+  };
+}
+function intIn(min: number, max: number) {
+  return (v: unknown): string | undefined =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be a whole number from ${min} to ${max}`;
+}
+function limits(v: unknown): string | undefined {
+  if (!isMap(v)) return 'must be a mapping with cpu and memory';
+  for (const key of Object.keys(v)) {
+    if (key !== 'cpu' && key !== 'memory') return `unknown resource "${key}" (cpu, memory)`;
+    const q = v[key];
+    if ((typeof q !== 'string' && typeof q !== 'number') || parseQuantity(q) === undefined || parseQuantity(q)! <= 0) {
+      return `${key} must be a positive Kubernetes quantity such as 500m or 512Mi`;
+    }
+  }
+  return undefined;
+}
+
+function isMap(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Validator {
+  constructor(
+    private readonly source: string,
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter | undefined,
+  ) {}
+
+  fail(path: Path, problem: string): never {
+    let line: number | undefined;
+    // Walk up to the nearest node that exists in the file, so the line points at the field.
+    for (let p = path; this.doc && this.lines && line === undefined && p.length >= 0; p = p.slice(0, -1)) {
+      const node = p.length ? this.doc.getIn(p, true) : this.doc.contents;
+      if (isNode(node) && node.range) line = this.lines.linePos(node.range[0]).line;
+      if (p.length === 0) break;
+    }
+    throw new PolicyError(this.source, path.join('.'), line, problem);
+  }
+
+  keys(v: Raw, path: Path, allowed: readonly string[]): void {
+    for (const k of Object.keys(v)) {
+      if (!allowed.includes(k)) this.fail([...path, k], `unknown field (expected one of: ${allowed.join(', ')})`);
+    }
+  }
+
+  policy(raw: unknown): void {
+    if (!isMap(raw)) this.fail([], 'a policy must be a YAML mapping');
+    this.keys(raw, [], ['mode', 'gaps', 'exemptions']);
+    if (raw.mode !== undefined && raw.mode !== 'enforce' && raw.mode !== 'audit') this.fail(['mode'], 'must be enforce or audit');
+    if (raw.gaps !== undefined) {
+      if (!isMap(raw.gaps)) this.fail(['gaps'], 'must be a mapping of gap ids');
+      for (const [gap, section] of Object.entries(raw.gaps)) this.gap(gap, section);
+    }
+    if (raw.exemptions !== undefined) {
+      if (!Array.isArray(raw.exemptions)) this.fail(['exemptions'], 'must be a list');
+      raw.exemptions.forEach((ex, i) => this.exemption(ex, ['exemptions', i]));
+    }
+  }
+
+  private gap(gap: string, section: unknown): void {
+    const path = ['gaps', gap];
+    if (!(GAP_IDS as readonly string[]).includes(gap)) this.fail(path, `unknown gap id (known: ${GAP_IDS.join(', ')})`);
+    const params = GAP_PARAMS[gap as GapId];
+    if (!isMap(section)) this.fail(path, 'must be a mapping');
+    this.keys(section, path, ['action', 'fix', 'rules', ...Object.keys(params)]);
+    this.actionAndFix(section, path);
+    for (const [name, validate] of Object.entries(params)) {
+      if (section[name] === undefined) continue;
+      const problem = validate(section[name]);
+      if (problem) this.fail([...path, name], problem);
+    }
+    if (section.rules === undefined) return;
+    if (!isMap(section.rules)) this.fail([...path, 'rules'], 'must be a mapping of rule ids');
+    const known = RULES_OF.get(gap as GapId) ?? [];
+    for (const [rule, settings] of Object.entries(section.rules)) {
+      const rulePath = [...path, 'rules', rule];
+      if (!known.includes(rule)) this.fail(rulePath, `unknown rule of ${gap} (known: ${known.join(', ')})`);
+      if (!isMap(settings)) this.fail(rulePath, 'must be a mapping with action and/or fix');
+      this.keys(settings, rulePath, ['action', 'fix']);
+      this.actionAndFix(settings, rulePath);
+    }
+  }
+
+  private actionAndFix(v: Raw, path: Path): void {
+    if (v.action !== undefined && !ACTIONS.includes(v.action as Action)) this.fail([...path, 'action'], 'must be deny, warn or off');
+    if (v.fix !== undefined && typeof v.fix !== 'boolean') this.fail([...path, 'fix'], 'must be true or false');
+  }
+
+  private exemption(ex: unknown, path: Path): void {
+    if (!isMap(ex)) this.fail(path, 'must be a mapping with match, gaps and reason');
+    this.keys(ex, path, ['match', 'gaps', 'reason', 'expires']);
+    if (typeof ex.reason !== 'string' || ex.reason.trim() === '') this.fail([...path, 'reason'], 'is required: say why the gap is waived');
+    if (!Array.isArray(ex.gaps) || ex.gaps.length === 0) this.fail([...path, 'gaps'], 'must list at least one gap id');
+    ex.gaps.forEach((g, i) => {
+      if (!(GAP_IDS as readonly unknown[]).includes(g)) this.fail([...path, 'gaps', i], `unknown gap id "${String(g)}"`);
+    });
+    if (ex.match !== undefined) {
+      if (!isMap(ex.match)) this.fail([...path, 'match'], 'must be a mapping');
+      const fields = ['namespaces', 'serviceAccounts', 'names', 'images'];
+      this.keys(ex.match, [...path, 'match'], fields);
+      for (const f of fields) {
+        const problem = ex.match[f] === undefined ? undefined : listOf(nonEmptyString)(ex.match[f]);
+        if (problem) this.fail([...path, 'match', f], problem);
+      }
+    }
+    if (ex.expires !== undefined && parseExpiry(ex.expires) === undefined) {
+      this.fail([...path, 'expires'], 'must be a date written YYYY-MM-DD');
+    }
+  }
+}
+
+/** The end of the given day in UTC: an exemption is valid through its expiry date. */
+function parseExpiry(v: unknown): Date | undefined {
+  const text = v instanceof Date ? v.toISOString().slice(0, 10) : typeof v === 'string' ? v : '';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
+  const d = new Date(`${text}T23:59:59.999Z`);
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text ? undefined : d;
+}
+
+/** Lists replace, mappings merge. */
+function merge(base: unknown, over: unknown): unknown {
+  if (!isMap(base) || !isMap(over)) return over === undefined ? base : over;
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+  return out;
+}
+
+function normaliseCapability(name: string): string {
+  const upper = name.trim().toUpperCase();
+  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
+}
+
+function compile(raw: Raw): Policy {
+  const gapsRaw = raw.gaps as Record<GapId, Raw>;
+  const gaps = {} as Record<GapId, GapSettings>;
+  for (const gap of GAP_IDS) {
+    const s = gapsRaw[gap]!;
+    gaps[gap] = {
+      action: s.action as Action,
+      fix: s.fix as boolean,
+      rules: (s.rules as GapSettings['rules'] | undefined) ?? {},
+    };
+  }
+  const image = gapsRaw['unverified-image'];
+  const limitsRaw = gapsRaw['resource-limits'].defaultLimits as Record<string, string | number>;
+  const stale = gapsRaw['stale-image'];
+  const exemptions: Exemption[] = ((raw.exemptions as Raw[] | undefined) ?? []).map((ex, index) => {
+    const expires = ex.expires === undefined ? undefined : parseExpiry(ex.expires);
+    return {
+      index,
+      match: (ex.match as Exemption['match'] | undefined) ?? {},
+      gaps: ex.gaps as GapId[],
+      reason: (ex.reason as string).trim(),
+      ...(expires ? { expires } : {}),
+    };
+  });
+  return {
+    mode: raw.mode as Policy['mode'],
+    gaps,
+    dockerSocket: { socketPaths: gapsRaw['docker-socket'].socketPaths as string[] },
+    runAsRoot: { allowedCapabilities: (gapsRaw['run-as-root'].allowedCapabilities as string[]).map(normaliseCapability) },
+    unverifiedImage: {
+      allowedRegistries: image.allowedRegistries as string[],
+      wellKnownImages: image.wellKnownImages as string[],
+      typosquatMaxDistance: image.typosquatMaxDistance as number,
+    },
+    resourceLimits: { defaultLimits: { cpu: String(limitsRaw.cpu), memory: String(limitsRaw.memory) } },
+    staleImage: { maxImageAgeDays: stale.maxImageAgeDays as number, maxRunningAgeDays: stale.maxRunningAgeDays as number },
+    exemptions,
+  };
+}
+
+function parseRaw(text: string, source: string): unknown {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const error = doc.errors[0];
+  if (error) {
+    const line = error.linePos?.[0]?.line;
+    throw new PolicyError(source, '', line, `invalid YAML: ${error.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  new Validator(source, doc, lines).policy(raw);
+  return raw;
+}
+
+export const DEFAULT_POLICY_FILE = join(packageRoot, 'policy', 'default.yaml');
+let defaultRaw: unknown;
+
+function defaults(): unknown {
+  defaultRaw ??= parseRaw(readFileSync(DEFAULT_POLICY_FILE, 'utf8'), DEFAULT_POLICY_FILE);
+  return defaultRaw;
+}
+
+/** The embedded default policy. */
+export function defaultPolicy(): Policy {
+  return compile(defaults() as Raw);
+}
+
+/** A policy from YAML text, merged over the default. Throws PolicyError. */
+export function parsePolicy(text: string, source = 'policy'): Policy {
+  return compile(merge(defaults(), parseRaw(text, source)) as Raw);
+}
+
+/** A policy file, merged over the default. Throws PolicyError (also for an unreadable file). */
+export function loadPolicyFile(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError(file, '', undefined, `cannot read the policy file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return parsePolicy(text, file);
+}

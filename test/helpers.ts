@@ -1,0 +1,40 @@
+// Shared test helpers: the repository root, contexts on the default policy, YAML fixtures.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import type { EvalContext, ImageFacts, NetworkPolicyLike } from '../src/engine/types.js';
+import { defaultPolicy, parsePolicy } from '../src/policy/load.js';
+import type { Policy } from '../src/policy/types.js';
+import type { KubeObject } from '../src/workloads/locate.js';
+
+/** Repository root, from dist/test/helpers.js. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ContextOptions {
+  policy?: Policy;
+  networkPolicies?: Record<string, NetworkPolicyLike[]>;
+  images?: Record<string, ImageFacts>;
+  now?: Date;
+}
+
+export function makeContext(opts: ContextOptions = {}): EvalContext {
+  return {
+    policy: opts.policy ?? defaultPolicy(),
+    now: opts.now ?? new Date(),
+    networkPolicies: (ns) => opts.networkPolicies?.[ns],
+    imageFacts: (image) => opts.images?.[image],
+  };
+}
+
+/** The default policy merged with a YAML overlay. */
+export function policyWith(yamlText: string): Policy {
+  return parsePolicy(yamlText, 'test-policy.yaml');
+}
+
+/** Every document of a YAML file (path relative to the repository root, or absolute). */
+export function readYamlDocs(file: string): KubeObject[] {
+  const path = file.startsWith('/') ? file : `${repoRoot}${file}`;
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((d) => d.toJS() as KubeObject)
+    .filter((d) => d !== null);
+}
