@@ -1,0 +1,109 @@
+// The policy file: merged over the embedded default, validated field by field with the line of
+// the offending field, and exemptions that waive gaps until they expire.
+import { expect } from 'chai';
+import { evaluate } from '../../src/engine/engine.js';
+import { defaultPolicy, loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
+import type { KubeObject } from '../../src/workloads/locate.js';
+import { makeContext, policyWith } from '../helpers.js';
+
+function errorOf(text: string): PolicyError {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (err) {
+    expect(err).to.be.instanceOf(PolicyError);
+    return err as PolicyError;
+  }
+  throw new Error('expected a PolicyError');
+}
+
+const privilegedPod: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'agent-7f9', namespace: 'monitoring' },
+  spec: {
+    serviceAccountName: 'node-agent',
+    containers: [{ name: 'agent', image: 'quay.io/acme/agent:2.1', securityContext: { privileged: true } }],
+  },
+};
+
+function gapsOf(obj: KubeObject, policyYaml: string, now = new Date('2026-11-28T12:00:00Z')) {
+  const result = evaluate(obj, makeContext({ policy: policyWith(policyYaml), now }))!;
+  return { gaps: result.findings.map((f) => f.gap), notes: result.notes };
+}
+
+describe('policy', () => {
+  it('embeds the default policy of the gap model', () => {
+    const p = defaultPolicy();
+    expect(p.mode).to.equal('enforce');
+    expect(p.gaps['docker-socket']).to.include({ action: 'deny', fix: false });
+    expect(p.gaps['flat-network'].action).to.equal('warn');
+    expect(p.gaps['stale-image'].action).to.equal('warn');
+    expect(p.gaps.privileged.rules['privileged/escalation']).to.deep.equal({ action: 'warn' });
+    expect(p.gaps['env-secrets'].rules['env-secrets/secret-reference']).to.deep.equal({ action: 'warn' });
+    expect(p.runAsRoot.allowedCapabilities).to.deep.equal(['NET_BIND_SERVICE']);
+    expect(p.staleImage.maxImageAgeDays).to.equal(90);
+  });
+
+  it('merges a file over the default: set fields replace, the rest stays', () => {
+    const p = parsePolicy('mode: audit\ngaps:\n  run-as-root:\n    allowedCapabilities: [cap_net_raw, CHOWN]\n  flat-network:\n    action: off\n');
+    expect(p.mode).to.equal('audit');
+    expect(p.runAsRoot.allowedCapabilities).to.deep.equal(['NET_RAW', 'CHOWN']);
+    expect(p.gaps['run-as-root']).to.include({ action: 'deny', fix: true });
+    expect(p.gaps['flat-network'].action).to.equal('off');
+    expect(p.gaps['docker-socket'].action).to.equal('deny');
+  });
+
+  it('names the field and the line of every kind of mistake', () => {
+    expect(errorOf('mode: enforced\n').message).to.equal('p.yaml:1: mode: must be enforce or audit');
+    expect(errorOf('gaps:\n  privileged:\n    action: block\n').message).to.equal('p.yaml:3: gaps.privileged.action: must be deny, warn or off');
+    expect(errorOf('gaps:\n  privilegd:\n    action: deny\n').message).to.match(/^p\.yaml:2: gaps\.privilegd: unknown gap id/);
+    expect(errorOf('gaps:\n  privileged:\n    acton: deny\n').message).to.match(/^p\.yaml:3: gaps\.privileged\.acton: unknown field/);
+    expect(errorOf('gaps:\n  privileged:\n    rules:\n      privileged/nope: {action: warn}\n').message).to.match(/^p\.yaml:4: gaps\.privileged\.rules\.privileged\/nope: unknown rule of privileged/);
+    expect(errorOf('gaps:\n  resource-limits:\n    defaultLimits: {cpu: lots}\n').message).to.match(/defaultLimits: cpu must be a positive Kubernetes quantity/);
+    expect(errorOf('gaps:\n  docker-socket:\n    socketPaths: [relative/sock]\n').message).to.match(/socketPaths: item 0 must be an absolute path/);
+    expect(errorOf('exemptions:\n  - gaps: [privileged]\n').message).to.equal('p.yaml:2: exemptions.0.reason: is required: say why the gap is waived');
+    expect(errorOf('exemptions:\n  - gaps: [privileged]\n    reason: x\n    expires: 2026-02-30\n').message).to.equal('p.yaml:4: exemptions.0.expires: must be a date written YYYY-MM-DD');
+    expect(errorOf('exemptions:\n  - gaps: [rootness]\n    reason: x\n').message).to.match(/exemptions\.0\.gaps\.0: unknown gap id "rootness"/);
+    expect(errorOf('gaps: [1, 2\n').message).to.match(/^p\.yaml:\d+: invalid YAML/);
+    expect(errorOf('mode: audit\nmode: enforce\n').message).to.match(/^p\.yaml:2: invalid YAML/);
+    expect(errorOf('- just\n- a list\n').message).to.equal('p.yaml:1: a policy must be a YAML mapping');
+  });
+
+  it('reports an unreadable policy file by name', () => {
+    expect(() => loadPolicyFile('/nonexistent/policy.yaml')).to.throw(PolicyError, '/nonexistent/policy.yaml: cannot read the policy file (ENOENT)');
+  });
+
+  it('turns a gap off, or one rule of it', () => {
+    expect(gapsOf(privilegedPod, '').gaps).to.include('privileged');
+    expect(gapsOf(privilegedPod, 'gaps:\n  privileged:\n    action: off\n').gaps).not.to.include('privileged');
+    const policy = policyWith('gaps:\n  run-as-root:\n    rules:\n      run-as-root/caps-not-dropped: {action: off}\n');
+    const rules = evaluate(privilegedPod, makeContext({ policy }))!.findings.map((f) => f.rule);
+    expect(rules).not.to.include('run-as-root/caps-not-dropped');
+    expect(rules).to.include('run-as-root/runs-as-root');
+  });
+
+  describe('exemptions', () => {
+    const exemption = (match: string, expires = '') =>
+      `exemptions:\n  - match: ${match}\n    gaps: [privileged]\n    reason: node agent needs the host\n${expires ? `    expires: ${expires}\n` : ''}`;
+
+    it('waive the listed gaps for a match on namespace, service account, name and image, and say so', () => {
+      const { gaps, notes } = gapsOf(privilegedPod, exemption('{namespaces: [monitoring], serviceAccounts: [node-agent], names: ["agent-*"], images: ["quay.io/acme/agent:*"]}'));
+      expect(gaps).not.to.include('privileged');
+      expect(gaps).to.include('run-as-root'); // only the listed gaps are waived
+      expect(notes).to.deep.equal(['exemption #0 (node agent needs the host) waives privileged']);
+    });
+
+    it('do not apply when any part of the match differs', () => {
+      for (const match of ['{namespaces: [default]}', '{serviceAccounts: [default]}', '{names: [other]}', '{images: ["quay.io/acme/agent-evil:*"]}']) {
+        expect(gapsOf(privilegedPod, exemption(match)).gaps, match).to.include('privileged');
+      }
+    });
+
+    it('apply through their expiry day and stop after it, saying so', () => {
+      expect(gapsOf(privilegedPod, exemption('{namespaces: [monitoring]}', '2026-11-28')).gaps).not.to.include('privileged');
+      const expired = gapsOf(privilegedPod, exemption('{namespaces: [monitoring]}', '2026-11-27'));
+      expect(expired.gaps).to.include('privileged');
+      expect(expired.notes).to.deep.equal(['exemption #0 (node agent needs the host) expired on 2026-11-27 and no longer applies']);
+    });
+  });
+});
