@@ -21,8 +21,13 @@ function nest(rest: readonly Segment[], value: unknown): unknown {
   return out;
 }
 
+/** A deep copy of a JSON value (fix values are small literals; structuredClone costs more here). */
 function clone<T>(v: T): T {
-  return v === null || typeof v !== 'object' ? v : structuredClone(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(clone) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = clone(x);
+  return out as T;
 }
 
 export function buildPatch(original: unknown, intents: readonly FixIntent[]): Operation[] {

@@ -3,8 +3,9 @@
 // silently: a typo in a policy must not switch a gap off unnoticed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isMap as isYamlMap, isScalar, type Document } from 'yaml';
 import { GAP_IDS, type Action, type GapId } from '../engine/types.js';
+import { capabilityName } from '../gaps/capabilities.js';
 import { ALL_CHECKS } from '../gaps/index.js';
 import { packageRoot } from '../paths.js';
 import { parseQuantity } from '../workloads/quantity.js';
@@ -89,13 +90,21 @@ class Validator {
 
   fail(path: Path, problem: string): never {
     let line: number | undefined;
-    // Walk up to the nearest node that exists in the file, so the line points at the field.
-    for (let p = path; this.doc && this.lines && line === undefined && p.length >= 0; p = p.slice(0, -1)) {
-      const node = p.length ? this.doc.getIn(p, true) : this.doc.contents;
+    // Walk up to the nearest field that exists in the file; a mapping entry is located by its key,
+    // so the line is the one the author wrote the field name on, not where its value starts.
+    for (let p = path; this.doc && this.lines && line === undefined; p = p.slice(0, -1)) {
+      const node = p.length ? this.keyNode(p) ?? this.doc.getIn(p, true) : this.doc.contents;
       if (isNode(node) && node.range) line = this.lines.linePos(node.range[0]).line;
       if (p.length === 0) break;
     }
     throw new PolicyError(this.source, path.join('.'), line, problem);
+  }
+
+  private keyNode(path: Path): unknown {
+    const parent = path.length > 1 ? this.doc?.getIn(path.slice(0, -1), true) : this.doc?.contents;
+    if (!isYamlMap(parent)) return undefined;
+    const last = path[path.length - 1];
+    return parent.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === last)?.key;
   }
 
   keys(v: Raw, path: Path, allowed: readonly string[]): void {
@@ -186,11 +195,6 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function normaliseCapability(name: string): string {
-  const upper = name.trim().toUpperCase();
-  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
-}
-
 function compile(raw: Raw): Policy {
   const gapsRaw = raw.gaps as Record<GapId, Raw>;
   const gaps = {} as Record<GapId, GapSettings>;
@@ -219,7 +223,7 @@ function compile(raw: Raw): Policy {
     mode: raw.mode as Policy['mode'],
     gaps,
     dockerSocket: { socketPaths: gapsRaw['docker-socket'].socketPaths as string[] },
-    runAsRoot: { allowedCapabilities: (gapsRaw['run-as-root'].allowedCapabilities as string[]).map(normaliseCapability) },
+    runAsRoot: { allowedCapabilities: (gapsRaw['run-as-root'].allowedCapabilities as string[]).map(capabilityName) },
     unverifiedImage: {
       allowedRegistries: image.allowedRegistries as string[],
       wellKnownImages: image.wellKnownImages as string[],
@@ -236,7 +240,7 @@ function parseRaw(text: string, source: string): unknown {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const error = doc.errors[0];
   if (error) {
-    const line = error.linePos?.[0]?.line;
+    const line = error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line;
     throw new PolicyError(source, '', line, `invalid YAML: ${error.message.split('\n')[0]}`);
   }
   const raw: unknown = doc.toJS() ?? {};
@@ -259,7 +263,22 @@ export function defaultPolicy(): Policy {
 
 /** A policy from YAML text, merged over the default. Throws PolicyError. */
 export function parsePolicy(text: string, source = 'policy'): Policy {
-  return compile(merge(defaults(), parseRaw(text, source)) as Raw);
+  const user = parseRaw(text, source);
+  return compile(merge(withoutRulesOfGapsTurnedOff(defaults() as Raw, user), user) as Raw);
+}
+
+/**
+ * A gap the user turns off is off entirely: the default's rule-level actions (say, the warn on
+ * privileged/escalation) must not keep parts of it alive. Rules the user sets in the same file
+ * still apply.
+ */
+function withoutRulesOfGapsTurnedOff(base: Raw, user: unknown): Raw {
+  const userGaps = isMap(user) && isMap(user.gaps) ? user.gaps : {};
+  const gaps: Raw = { ...(base.gaps as Raw) };
+  for (const [gap, section] of Object.entries(userGaps)) {
+    if (isMap(section) && section.action === 'off') gaps[gap] = { ...(gaps[gap] as Raw), rules: {} };
+  }
+  return { ...base, gaps };
 }
 
 /** A policy file, merged over the default. Throws PolicyError (also for an unreadable file). */

@@ -39,7 +39,8 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function at(obj: unknown, path: readonly Segment[]): unknown {
+/** The value at `path` inside `obj`, or undefined where the path leaves the object. */
+export function at(obj: unknown, path: readonly Segment[]): unknown {
   let node = obj;
   for (const seg of path) {
     if (!isObject(node) && !Array.isArray(node)) return undefined;

@@ -48,6 +48,7 @@ const container: Schema = {
   envFrom: [{ secretRef: { name: 'string' }, configMapRef: { name: 'string' }, prefix: 'string' }],
   ports: [{ containerPort: 'integer', hostPort: 'integer', protocol: 'string' }],
   resources,
+  volumeMounts: [{ name: 'string', mountPath: 'string' }],
 };
 const podSpec: Schema = {
   containers: [container],

@@ -48,6 +48,7 @@ export interface Container {
   envFrom?: EnvFromSource[];
   ports?: { containerPort?: number; hostPort?: number; protocol?: string }[];
   resources?: { limits?: ResourceList; requests?: ResourceList } | null;
+  volumeMounts?: { name?: string; mountPath?: string }[];
 }
 
 export interface Volume {

@@ -99,7 +99,7 @@ describe('gapguard scan (CLI)', () => {
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/invalid\.yaml:\d+: invalid YAML/);
     expect(r.stderr).not.to.match(/\n\s+at /); // no stack trace
-    expect(r.report.errors[0]!.source).to.match(/invalid\.yaml:[78]$/);
+    expect(r.report.errors[0]!.source).to.match(/invalid\.yaml:[789]$/);
     expect(r.report.results.map((x) => x.name)).to.include('root-pod');
   });
 

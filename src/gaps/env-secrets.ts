@@ -1,0 +1,230 @@
+/**
+ * env-secrets: secrets in environment variables.
+ *
+ * Reads, for every container (init, regular, ephemeral): `env[].name`, `env[].value`,
+ * `env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`.
+ *
+ * Rules:
+ * - `env-secrets/literal-secret` (high): a literal `value` that is a credential: either the name
+ *   says credential (DB_PASSWORD, apiKey, REDIS_AUTH ...) and the value looks like one (not empty,
+ *   a boolean, a number, a file path, a URL without a password, only `$(VAR)` references, or for
+ *   auth names a mechanism such as htpasswd), or the value has a known credential format whatever
+ *   the name (AWS key id, GitHub token, PEM key, JWT, URL with a password ...).
+ * - `env-secrets/secret-reference` (medium): a Secret delivered through the environment
+ *   (`valueFrom.secretKeyRef`, `envFrom[].secretRef`); the environment leaks through inspect
+ *   output, /proc/<pid>/environ and crash dumps, where a `secret` volume would not.
+ *
+ * Messages name the variable and the container, never the value. No fix: moving a secret into a
+ * volume needs the application to read a file.
+ */
+import type { CheckFinding, GapCheck } from '../engine/types.js';
+import { memoize } from '../memo.js';
+import type { ContainerRef, EnvVar } from '../workloads/types.js';
+
+const GAP = 'env-secrets';
+const LITERAL_SECRET = 'env-secrets/literal-secret';
+const SECRET_REFERENCE = 'env-secrets/secret-reference';
+
+/** Name word parts that mean the variable holds a credential. */
+const CREDENTIAL_WORDS = new Set([
+  'password', 'passwd', 'pwd', 'pass', 'passphrase', 'htpasswd',
+  'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'creds',
+  'apikey', 'apikeys', 'privatekey', 'accesskey', 'secretkey',
+]);
+/** Words that make a following `key` a credential: API_KEY, PRIVATE_KEY, accessKey ... */
+const KEY_KINDS = new Set([
+  'api', 'private', 'access', 'signing', 'encryption', 'master', 'account', 'shared', 'session',
+  'client', 'app', 'license', 'service',
+]);
+/** `auth` names either hold a credential (REDIS_AUTH) or pick a mechanism (REGISTRY_AUTH=htpasswd). */
+const AUTH_WORDS = new Set(['auth', 'authorization']);
+/** Values that pick an authentication mechanism rather than hold a credential. */
+const AUTH_MECHANISMS = new Set([
+  'none', 'anonymous', 'basic', 'bearer', 'digest', 'htpasswd', 'token', 'oauth', 'oauth2', 'oidc', 'openid', 'ldap',
+  'saml', 'jwt', 'kerberos', 'ntlm', 'iam', 'mtls', 'tls', 'x509', 'cert', 'certificate', 'apikey', 'api-key',
+  'password', 'plain', 'login', 'sasl', 'scram-sha-256', 'scram-sha-512', 'sso',
+]);
+/**
+ * A last word part that says the variable describes a credential rather than holding one:
+ * SECRET_NAME, TOKEN_URL, AUTH_TYPE, PASSWORD_MIN_LENGTH. `file` is not among them: a *_FILE
+ * variable is fine when it holds a path, which the value test sees.
+ */
+const DESCRIPTIVE_SUFFIXES = new Set([
+  'name', 'names', 'user', 'username', 'login', 'url', 'uri', 'endpoint', 'host', 'hostname', 'server', 'port',
+  'domain', 'issuer', 'audience', 'realm', 'scope', 'scopes', 'header', 'type', 'mode', 'method', 'provider',
+  'enabled', 'disabled', 'required', 'policy', 'algorithm', 'length', 'min', 'max', 'size', 'ttl', 'expiry',
+  'expiration', 'lifetime', 'timeout', 'duration', 'interval', 'rotation', 'version', 'format', 'field', 'prefix',
+  'count', 'limit', 'path', 'dir', 'directory',
+]);
+/** Underscores and dashes, camelCase and acronym boundaries (APIKey), letters next to digits. */
+const WORD_BOUNDARY = /[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])/;
+
+/** What a variable name says about its value. */
+type NameKind = 'credential' | 'auth' | 'other';
+
+function classifyName(name: string): NameKind {
+  const words = name.split(WORD_BOUNDARY).filter((w) => w !== '').map((w) => w.toLowerCase());
+  const last = words[words.length - 1];
+  if (last === undefined || DESCRIPTIVE_SUFFIXES.has(last)) return 'other';
+  let kind: NameKind = 'other';
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (
+      CREDENTIAL_WORDS.has(word) ||
+      // Run-together spellings: DBPASSWORD, rootpasswd.
+      word.includes('password') ||
+      word.includes('passwd') ||
+      ((word === 'key' || word === 'keys') && i > 0 && KEY_KINDS.has(words[i - 1]!))
+    ) {
+      return 'credential';
+    }
+    if (AUTH_WORDS.has(word)) kind = 'auth';
+  }
+  return kind;
+}
+
+/** Variable names repeat across pods: classify each once. */
+const nameKind = memoize(classifyName);
+
+const BOOLEAN_OR_NUMBER = /^(?:true|false|yes|no|on|off|enabled?|disabled?|none|null|[+-]?\d+(?:\.\d+)?(?:ms|s|m|h|d)?)$/i;
+const FILE_PATH = /^(?:\/|\.{1,2}\/|~\/)[\w.@-]*(?:\/[\w.@-]*)*$/;
+/**
+ * `$(DB_PASSWORD)`, `$(USER):$(PASS)`, `Bearer $(TOKEN)`: the secret lives elsewhere. One space
+ * after the scheme word, so that a run of spaces can be read only one way (no backtracking blow-up).
+ */
+const REFERENCES_ONLY = /^(?:(?:Bearer|Basic|Token) )?(?:\$\([A-Za-z_][\w.-]*\)|\$\{[A-Za-z_]\w*\}|[\s:/@;,=.-])+$/;
+const URL_WITHOUT_USERINFO = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s@]*$/;
+
+/** Whether a value under a name of this kind could itself be the credential. */
+function couldBeCredential(kind: NameKind, value: string): boolean {
+  const v = value.trim();
+  if (kind === 'other' || v === '' || (kind === 'auth' && AUTH_MECHANISMS.has(v.toLowerCase()))) return false;
+  return !BOOLEAN_OR_NUMBER.test(v) && !FILE_PATH.test(v) && !REFERENCES_ONLY.test(v) && !URL_WITHOUT_USERINFO.test(v);
+}
+
+interface CredentialFormat {
+  label: string;
+  /** A fixed part every match contains: ordinary values are ruled out by one cheap scan for these. */
+  marker: string;
+  pattern: string;
+}
+
+/**
+ * Credential formats recognised whatever the variable is called. Every pattern starts where a run
+ * of its characters starts (a lookbehind) or has bounded repetition, so scanning is linear even on
+ * a hostile multi-megabyte value.
+ */
+const CREDENTIAL_FORMATS: readonly CredentialFormat[] = [
+  { label: 'an AWS access key id', marker: 'AKIA|ASIA|ABIA|ACCA', pattern: '(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])' },
+  { label: 'a GitHub token', marker: 'gh[pousr]_|github_pat_', pattern: '(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22})' },
+  { label: 'a GitLab token', marker: 'glpat-', pattern: '(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}' },
+  { label: 'a Slack token', marker: 'xox[abprs]-', pattern: '(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10}' },
+  { label: 'a Slack webhook URL', marker: 'hooks\\.slack\\.com', pattern: 'https://hooks\\.slack\\.com/services/[A-Za-z0-9]{8}' },
+  { label: 'a Stripe live key', marker: '_live_', pattern: '(?<![A-Za-z0-9_])[rs]k_live_[A-Za-z0-9]{20}' },
+  { label: 'a Google API key', marker: 'AIza', pattern: '(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}' },
+  { label: 'an npm token', marker: 'npm_', pattern: '(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}' },
+  { label: 'a SendGrid API key', marker: 'SG\\.', pattern: '(?<![A-Za-z0-9_-])SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}' },
+  { label: 'an Azure storage key', marker: 'Key=', pattern: '(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{20}' },
+  { label: 'a PEM private key', marker: '-----BEGIN ', pattern: '-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY' },
+  { label: 'a JSON Web Token', marker: 'eyJ', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\\.eyJ[A-Za-z0-9_-]{4,}\\.' },
+  { label: 'a URL with a password', marker: '://', pattern: '(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s/:@]*:(?!\\$[({])[^\\s/@]+@' },
+];
+const FORMAT_MARKERS = new RegExp(CREDENTIAL_FORMATS.map((f) => f.marker).join('|'));
+const FORMAT_SCAN = new RegExp(CREDENTIAL_FORMATS.map((f, i) => `(?<f${i}>${f.pattern})`).join('|'));
+
+/** The label of the credential format found in `value`, if any. */
+function credentialFormat(value: string): string | undefined {
+  if (!FORMAT_MARKERS.test(value)) return undefined;
+  const groups = FORMAT_SCAN.exec(value)?.groups;
+  if (!groups) return undefined;
+  return CREDENTIAL_FORMATS.find((_, i) => groups[`f${i}`] !== undefined)?.label;
+}
+
+const UNNAMED = '<unnamed>';
+const LEAK_SURFACE = 'the pod spec, docker/crictl inspect output, /proc/<pid>/environ and crash dumps';
+const LITERAL_REMEDIATION =
+  'Store the credential in a Secret and mount it as a `secret` volume (tmpfs-backed files, e.g. under /run/secrets); ' +
+  'many images read a <NAME>_FILE variable that points at such a file. Rotate the credential: it is exposed ' +
+  'wherever this manifest has been.';
+
+function secretVolumeRemediation(name: string): string {
+  return (
+    `Mount Secret "${name}" as a \`secret\` volume (tmpfs-backed files, e.g. at /run/secrets/${name}) and have the ` +
+    'application read the file (many images accept a <NAME>_FILE variable) instead of the environment.'
+  );
+}
+
+function literalSecret(c: ContainerRef, env: EnvVar, index: number, value: string): CheckFinding | undefined {
+  const format = credentialFormat(value);
+  const variable = env.name ?? `env[${index}]`;
+  let what: string;
+  if (format) what = `${variable} to a literal value in the format of ${format}`;
+  else if (env.name !== undefined && couldBeCredential(nameKind(env.name), value)) what = `${variable}, named like a credential, to a literal value`;
+  else return undefined;
+  return {
+    gap: GAP,
+    rule: LITERAL_SECRET,
+    severity: 'high',
+    path: [...c.path, 'env', index, 'value'],
+    message: `Container "${c.name}" sets env var ${what}: anyone who can read ${LEAK_SURFACE} reads it.`,
+    remediation: LITERAL_REMEDIATION,
+    container: c,
+  };
+}
+
+function checkContainer(c: ContainerRef, findings: CheckFinding[]): void {
+  const { env, envFrom } = c.container;
+  if (env) {
+    for (let i = 0; i < env.length; i++) {
+      const e = env[i];
+      if (!e) continue;
+      if (typeof e.value === 'string') {
+        const finding = literalSecret(c, e, i, e.value);
+        if (finding) findings.push(finding);
+        continue;
+      }
+      const ref = e.valueFrom?.secretKeyRef;
+      if (!ref) continue;
+      const secret = ref.name ?? UNNAMED;
+      findings.push({
+        gap: GAP,
+        rule: SECRET_REFERENCE,
+        severity: 'medium',
+        path: [...c.path, 'env', i, 'valueFrom'],
+        message:
+          `Container "${c.name}" receives env var ${e.name ?? `env[${i}]`} from key "${ref.key ?? ''}" of Secret "${secret}" ` +
+          `(valueFrom.secretKeyRef): in the environment it leaks through ${LEAK_SURFACE}.`,
+        remediation: secretVolumeRemediation(secret),
+        container: c,
+      });
+    }
+  }
+  if (envFrom) {
+    for (let i = 0; i < envFrom.length; i++) {
+      const ref = envFrom[i]?.secretRef;
+      if (!ref) continue;
+      const secret = ref.name ?? UNNAMED;
+      findings.push({
+        gap: GAP,
+        rule: SECRET_REFERENCE,
+        severity: 'medium',
+        path: [...c.path, 'envFrom', i, 'secretRef'],
+        message:
+          `Container "${c.name}" loads every key of Secret "${secret}" into its environment (envFrom.secretRef): ` +
+          `in the environment they leak through ${LEAK_SURFACE}.`,
+        remediation: secretVolumeRemediation(secret),
+        container: c,
+      });
+    }
+  }
+}
+
+export const envSecrets: GapCheck = {
+  gap: GAP,
+  rules: [LITERAL_SECRET, SECRET_REFERENCE],
+  check(pod) {
+    const findings: CheckFinding[] = [];
+    for (const c of pod.containers) checkContainer(c, findings);
+    return findings;
+  },
+};

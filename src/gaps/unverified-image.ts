@@ -1,0 +1,188 @@
+/**
+ * unverified-image: images pulled without verification.
+ *
+ * Reads, for every container (init, regular, ephemeral): `image`.
+ * Context: `policy.unverifiedImage` (allowedRegistries, wellKnownImages, typosquatMaxDistance) and
+ * `imageFacts(image).digest` for the digest-pin fix.
+ *
+ * Rules:
+ * - `unverified-image/not-pinned` (medium; high for `latest` or no tag, and for a reference that
+ *   cannot be parsed): no valid `@sha256:<64 hex>` digest. Fix, when the registry gave the tag's
+ *   digest: replace the image with `name:tag@sha256:...`, keeping the author's tag.
+ * - `unverified-image/typosquat` (high): the repository is a few edits away from a well-known one.
+ * - `unverified-image/registry-not-allowed` (high, only with a registry allow-list): the image comes
+ *   from a registry (or registry path) outside the list, compared by whole host and path segments.
+ */
+import type { CheckFinding, FixIntent, GapCheck } from '../engine/types.js';
+import { isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
+import { findTyposquatTarget, type TyposquatMatch } from '../images/typosquat.js';
+import { memoize } from '../memo.js';
+import type { Policy } from '../policy/types.js';
+import type { ContainerRef } from '../workloads/types.js';
+
+const GAP = 'unverified-image';
+const NOT_PINNED = 'unverified-image/not-pinned';
+const TYPOSQUAT = 'unverified-image/typosquat';
+const REGISTRY_NOT_ALLOWED = 'unverified-image/registry-not-allowed';
+
+const PIN_ADVICE =
+  'Pin the image by digest (name:tag@sha256:<digest>, the digest the registry serves for the tag): a digest pin ' +
+  'fails loudly if the content changes. Pull from a private registry with enforced scanning and verify signatures ' +
+  'where the publisher signs.';
+
+interface AllowedRegistry {
+  host: string;
+  /** Leading repository path segments the entry requires (`registry.example.com/team` -> ['team']). */
+  segments: string[];
+}
+
+function compileAllowList(entries: readonly string[]): AllowedRegistry[] {
+  return entries.map((entry) => {
+    const [host = '', ...segments] = entry.trim().replace(/\/+$/, '').split('/');
+    const lowerHost = host.toLowerCase();
+    return { host: lowerHost === 'index.docker.io' ? 'docker.io' : lowerHost, segments };
+  });
+}
+
+/** Whole host (port included) and whole leading path segments: never a string prefix. */
+function registryAllowed(ref: ImageReference, allowed: readonly AllowedRegistry[]): boolean {
+  const host = ref.registry.toLowerCase();
+  let segments: string[] | undefined;
+  for (const entry of allowed) {
+    if (entry.host !== host) continue;
+    if (entry.segments.length === 0) return true;
+    segments ??= ref.repository.split('/');
+    if (entry.segments.length <= segments.length && entry.segments.every((s, i) => s === segments![i])) return true;
+  }
+  return false;
+}
+
+/** What the gap concludes about one image under one policy, whichever container uses it. */
+interface ImageVerdict {
+  parsed: ParsedImage;
+  squat: TyposquatMatch | undefined;
+  /** False when the policy has a registry allow-list and the image is not shown to be on it. */
+  allowed: boolean;
+}
+
+const judges = new WeakMap<Policy, (image: string) => ImageVerdict>();
+
+/** The policy's image judge, memoized per image: pods name the same few images over and over. */
+function imageJudge(policy: Policy): (image: string) => ImageVerdict {
+  let judge = judges.get(policy);
+  if (!judge) {
+    const allowList = compileAllowList(policy.unverifiedImage.allowedRegistries);
+    judge = memoize((image: string): ImageVerdict => {
+      const parsed = parseImageReference(image);
+      if (!parsed.ok) return { parsed, squat: undefined, allowed: allowList.length === 0 };
+      return {
+        parsed,
+        squat: findTyposquatTarget(parsed.ref, policy),
+        allowed: allowList.length === 0 || registryAllowed(parsed.ref, allowList),
+      };
+    });
+    judges.set(policy, judge);
+  }
+  return judge;
+}
+
+function imageFinding(
+  c: ContainerRef,
+  rule: string,
+  severity: CheckFinding['severity'],
+  message: string,
+  remediation: string,
+  fix?: FixIntent[],
+): CheckFinding {
+  const finding: CheckFinding = { gap: GAP, rule, severity, path: [...c.path, 'image'], message, remediation, container: c };
+  if (fix) finding.fix = fix;
+  return finding;
+}
+
+function pinFix(c: ContainerRef, image: string, digest: string | undefined): FixIntent[] | undefined {
+  if (digest === undefined || !isDigest(digest)) return undefined;
+  return [{ op: 'replace', path: [...c.path, 'image'], value: `${image}@${digest}` }];
+}
+
+function notPinned(c: ContainerRef, image: string, ref: ImageReference, digest: string | undefined): CheckFinding {
+  const floating = ref.tag === undefined || ref.tag === 'latest';
+  const state =
+    ref.tag === undefined ? 'has no tag (it pulls latest) and no digest' : ref.tag === 'latest' ? 'uses the latest tag and no digest' : 'has a tag but no digest';
+  return imageFinding(
+    c,
+    NOT_PINNED,
+    floating ? 'high' : 'medium',
+    `Container "${c.name}" image "${image}" ${state}: the registry can serve different content under that name on every pull, ` +
+      'so a compromised or replaced image is indistinguishable from the intended one.',
+    PIN_ADVICE,
+    pinFix(c, image, digest),
+  );
+}
+
+export const unverifiedImage: GapCheck = {
+  gap: GAP,
+  rules: [NOT_PINNED, TYPOSQUAT, REGISTRY_NOT_ALLOWED],
+  check(pod, ctx) {
+    const findings: CheckFinding[] = [];
+    const judge = imageJudge(ctx.policy);
+    for (const c of pod.containers) {
+      const image = c.container.image;
+      // Controllers may leave the image to be filled in later; an absent image pulls nothing.
+      if (!image) continue;
+      const { parsed, squat, allowed } = judge(image);
+      if (!parsed.ok) {
+        findings.push(
+          imageFinding(
+            c,
+            NOT_PINNED,
+            'high',
+            `Container "${c.name}" image "${image}" is not a valid image reference: ${parsed.problem}. It cannot be pinned or verified.`,
+            `Write the image as [registry/]repository[:tag]@sha256:<64 hex digits>. ${PIN_ADVICE}`,
+          ),
+        );
+        // Without a registry there is nothing to find on the allow-list.
+        if (!allowed) {
+          findings.push(
+            imageFinding(
+              c,
+              REGISTRY_NOT_ALLOWED,
+              'high',
+              `Container "${c.name}" image "${image}" names no registry that can be determined, so it is not from an allowed registry.`,
+              'Use a valid image reference from a registry in gaps.unverified-image.allowedRegistries.',
+            ),
+          );
+        }
+        continue;
+      }
+      const ref = parsed.ref;
+      if (ref.digest === undefined) findings.push(notPinned(c, image, ref, ctx.imageFacts(image)?.digest));
+      if (squat) {
+        findings.push(
+          imageFinding(
+            c,
+            TYPOSQUAT,
+            'high',
+            `Container "${c.name}" image "${image}" (${repositoryName(ref)}) is ${squat.distance} edit${squat.distance > 1 ? 's' : ''} ` +
+              `away from the well-known image ${squat.target}: a look-alike name runs whatever its publisher put in it.`,
+            `Check the spelling and use ${squat.target} if that was meant. If this image is intended, ` +
+              'add it to gaps.unverified-image.wellKnownImages in the policy.',
+          ),
+        );
+      }
+      if (!allowed) {
+        findings.push(
+          imageFinding(
+            c,
+            REGISTRY_NOT_ALLOWED,
+            'high',
+            `Container "${c.name}" image "${image}" comes from ${repositoryName(ref)}, outside the allowed registries ` +
+              `(${ctx.policy.unverifiedImage.allowedRegistries.join(', ')}).`,
+            'Mirror the image into an allowed registry, where it is scanned, and pull it from there; or add its ' +
+              'registry to gaps.unverified-image.allowedRegistries.',
+          ),
+        );
+      }
+    }
+    return findings;
+  },
+};

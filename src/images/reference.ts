@@ -1,0 +1,102 @@
+// Image references parsed the way the container runtimes parse them (the distribution/reference
+// grammar with Docker's normalisation), so that what gapguard judges is what the kubelet pulls.
+// Comparing raw strings instead is how allow-lists get bypassed: `localhost:5000/app` has a port,
+// not a tag, and `nginx` means `docker.io/library/nginx`.
+import { memoize } from '../memo.js';
+
+export interface ImageReference {
+  /** Registry host as written, with an optional port (`docker.io` when the reference names none). */
+  readonly registry: string;
+  /** Repository path inside the registry; Docker Hub single names live under `library/`. */
+  readonly repository: string;
+  readonly tag?: string;
+  /** A valid content digest (`sha256:<64 hex>`); a reference with a malformed one does not parse. */
+  readonly digest?: string;
+}
+
+export type ParsedImage = { readonly ok: true; readonly ref: ImageReference } | { readonly ok: false; readonly problem: string };
+
+const DEFAULT_REGISTRY = 'docker.io';
+const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
+const OFFICIAL_NAMESPACE = 'library/';
+const MAX_NAME_LENGTH = 255;
+// Name, `:` and a 128-character tag, `@` and the longest digest: anything longer cannot be valid.
+const MAX_REFERENCE_LENGTH = 600;
+
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+const TAG = /^\w[\w.-]{0,127}$/;
+/** A bare image ID, which the runtimes refuse as a repository name. */
+const IMAGE_ID = /^[a-f0-9]{64}$/;
+/** The registered digest algorithms and their lowercase hex encodings (opencontainers/go-digest). */
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+
+/**
+ * Whether `text` is a valid content digest such as `sha256:` followed by 64 lowercase hex digits.
+ * Memoized: the digests registry facts carry repeat on every evaluation.
+ */
+export const isDigest: (text: string) => boolean = memoize((text: string) => DIGEST.test(text));
+
+function parse(text: string): ParsedImage {
+  if (text === '') return { ok: false, problem: 'the reference is empty' };
+  if (text.length > MAX_REFERENCE_LENGTH) return { ok: false, problem: 'the reference is longer than any valid one' };
+  if (IMAGE_ID.test(text)) return { ok: false, problem: 'a bare 64-hex image ID is not a repository name' };
+
+  let name = text;
+  let digest: string | undefined;
+  const at = text.indexOf('@');
+  if (at !== -1) {
+    digest = text.slice(at + 1);
+    name = text.slice(0, at);
+    if (!isDigest(digest)) {
+      return { ok: false, problem: `the digest "${digest}" is malformed (sha256: and 64 lowercase hex digits expected)` };
+    }
+  }
+
+  let tag: string | undefined;
+  const colon = name.lastIndexOf(':');
+  // A colon before the last slash separates a registry port, not a tag (`localhost:5000/app`).
+  if (colon > name.lastIndexOf('/')) {
+    tag = name.slice(colon + 1);
+    name = name.slice(0, colon);
+    if (!TAG.test(tag)) return { ok: false, problem: `the tag "${tag}" is invalid` };
+  }
+
+  let registry = DEFAULT_REGISTRY;
+  let repository = name;
+  const slash = name.indexOf('/');
+  if (slash !== -1) {
+    const first = name.slice(0, slash);
+    // The first segment names a registry only if it could not be a repository path component:
+    // it has a dot or a port, is localhost, or has upper case (which paths never have).
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+      if (!HOST.test(first)) return { ok: false, problem: `the registry host "${first}" is invalid` };
+      registry = first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first;
+      repository = name.slice(slash + 1);
+    }
+  }
+  if (repository !== repository.toLowerCase()) return { ok: false, problem: `the repository "${repository}" must be lowercase` };
+  if (!REPOSITORY.test(repository)) return { ok: false, problem: `the repository "${repository}" is invalid` };
+  if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = OFFICIAL_NAMESPACE + repository;
+  if (registry.length + 1 + repository.length > MAX_NAME_LENGTH) {
+    return { ok: false, problem: `the name is longer than ${MAX_NAME_LENGTH} characters` };
+  }
+
+  const ref: { registry: string; repository: string; tag?: string; digest?: string } = { registry, repository };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return { ok: true, ref };
+}
+
+/**
+ * Parses an image reference (`[registry[:port]/]path[:tag][@digest]`). The result is shared by
+ * every caller that parses the same text: treat it as read-only.
+ */
+export const parseImageReference: (text: string) => ParsedImage = memoize(parse);
+
+/** `registry/repository`, the name a reference points at without tag or digest. */
+export function repositoryName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}

@@ -1,0 +1,208 @@
+// env-secrets through the engine: literal credentials by name and by format, secrets delivered
+// through the environment, the look-alikes that must pass, and the rule that no finding ever
+// carries a secret value.
+import { expect } from 'chai';
+import { evaluate } from '../../src/engine/engine.js';
+import type { Finding } from '../../src/engine/types.js';
+import type { KubeObject } from '../../src/workloads/locate.js';
+import { makeContext } from '../helpers.js';
+import { describeFixtures, findingsOf, fixture, fixtureDocs, valueAt } from './gap-fixtures.js';
+
+const LITERAL = 'env-secrets/literal-secret';
+const REFERENCE = 'env-secrets/secret-reference';
+
+/** A Pod whose one container has the given env entries. */
+function podWithEnv(env: unknown[], envFrom?: unknown[]): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default' },
+    spec: { containers: [{ name: 'app', image: 'registry.example.com/app:1', env, ...(envFrom ? { envFrom } : {}) }] },
+  };
+}
+
+function literal(name: string, value: string): Finding[] {
+  return findingsOf(podWithEnv([{ name, value }]), 'env-secrets');
+}
+
+describeFixtures('env-secrets', {
+  'literal-secrets': [
+    `${LITERAL} @ spec.initContainers[0].env[0].value`,
+    `${LITERAL} @ spec.containers[0].env[0].value`,
+    `${LITERAL} @ spec.containers[0].env[2].value`,
+    `${LITERAL} @ spec.containers[0].env[3].value`,
+    `${LITERAL} @ spec.containers[0].env[4].value`,
+    `${LITERAL} @ spec.ephemeralContainers[0].env[0].value`,
+  ],
+  'nightly-report': [0, 1, 2, 3].map((i) => `${LITERAL} @ spec.jobTemplate.spec.template.spec.containers[0].env[${i}].value`),
+  'secret-references': [
+    `${REFERENCE} @ spec.template.spec.containers[0].env[0].valueFrom`,
+    `${REFERENCE} @ spec.template.spec.containers[0].envFrom[1].secretRef`,
+  ],
+  'notifier-template': [`${LITERAL} @ template.spec.containers[0].env[0].value`],
+  'legacy-api': [`${REFERENCE} @ spec.template.spec.containers[0].envFrom[0].secretRef`],
+  postgres: [`${LITERAL} @ spec.template.spec.containers[0].env[1].value`],
+  'datadog-agent': [`${LITERAL} @ spec.template.spec.containers[0].env[0].value`],
+  's3-sync': [`${REFERENCE} @ spec.template.spec.containers[0].env[0].valueFrom`, `${REFERENCE} @ spec.template.spec.containers[0].env[1].valueFrom`],
+  'redis-client': [`${LITERAL} @ spec.template.spec.containers[0].env[0].value`],
+});
+
+describe('env-secrets', () => {
+  describe('findings', () => {
+    it('denies literal secrets as high, without a fix, and says which container, variable and why', () => {
+      const findings = findingsOf(fixture('env-secrets', 'fail', 'literal-secrets'), 'env-secrets');
+      for (const f of findings) expect(f).to.include({ rule: LITERAL, severity: 'high', action: 'deny', fixable: false });
+      const messages = findings.map((f) => f.message);
+      expect(messages[0]).to.contain('Container "migrate"').and.contain('GITHUB_TOKEN').and.contain('GitHub token');
+      expect(messages[1]).to.contain('Container "api"').and.contain('DB_PASSWORD').and.contain('named like a credential');
+      expect(messages[3]).to.contain('BACKUP_TARGET').and.contain('AWS access key id');
+      expect(messages[4]).to.contain('TLS_KEY').and.contain('PEM private key');
+      expect(messages[5]).to.contain('Container "debugger"').and.contain('MYSQL_ROOT_PASSWORD');
+      expect(findings[0]!.remediation).to.contain('`secret` volume').and.contain('Rotate');
+    });
+
+    it('recognises a URL with a password and a JWT whatever the variable is called', () => {
+      const findings = findingsOf(fixture('env-secrets', 'fail', 'nightly-report'), 'env-secrets');
+      expect(findings[0]!.message).to.contain('URL with a password');
+      expect(findings[1]!.message).to.contain('JSON Web Token');
+    });
+
+    it('warns about secrets delivered through valueFrom.secretKeyRef and envFrom.secretRef, pointing at a secret volume', () => {
+      const findings = findingsOf(fixture('env-secrets', 'fail', 'secret-references'), 'env-secrets');
+      for (const f of findings) expect(f).to.include({ rule: REFERENCE, severity: 'medium', action: 'warn', fixable: false });
+      expect(findings[0]!.message).to.contain('DB_PASSWORD').and.contain('Secret "db"');
+      expect(findings[0]!.remediation).to.contain('`secret` volume').and.contain('tmpfs').and.contain('/run/secrets/db');
+      expect(findings[1]!.message).to.contain('Secret "web-secrets"');
+    });
+  });
+
+  describe('never reveals a secret value', () => {
+    it('keeps every flagged value out of the whole result, messages and remediations included', () => {
+      let checked = 0;
+      for (const { obj } of fixtureDocs('env-secrets', 'fail')) {
+        const result = evaluate(obj, makeContext())!;
+        const json = JSON.stringify(result);
+        const flagged = result.findings.filter((f) => f.rule === LITERAL);
+        for (const f of flagged) {
+          const value = valueAt(obj, f.path);
+          expect(value, f.path).to.be.a('string').with.length.above(3);
+          for (const line of (value as string).split('\n').filter((l) => l.trim().length > 3)) {
+            expect(json, `${f.path} leaks`).not.to.contain(line.trim());
+          }
+          checked++;
+        }
+      }
+      expect(checked).to.equal(14);
+    });
+  });
+
+  describe('literal secrets by name', () => {
+    const credentialNames = ['DB_PASSWORD', 'db_passwd', 'REDIS_PWD', 'SMTP_PASS', 'CLIENT_SECRET', 'AUTH_TOKEN', 'apiKey',
+      'API_KEY', 'APIKey', 'X_APIKEY', 'SSH_PRIVATE_KEY', 'AWS_SECRET_ACCESS_KEY', 'GOOGLE_CREDENTIALS', 'REDIS_AUTH',
+      'NEW_RELIC_LICENSE_KEY', 'Password2'];
+    for (const name of credentialNames) {
+      it(`flags ${name} with a literal value`, () => {
+        expect(literal(name, 'q8-Zx!m2').map((f) => f.rule)).to.deep.equal([LITERAL]);
+      });
+    }
+
+    const harmless: [string, string][] = [
+      ['PASSWORD_MIN_LENGTH', '12'],
+      ['ENABLE_TOKEN_AUTH', 'true'],
+      ['TOKEN_AUTH', 'FALSE'],
+      ['AUTH_TOKEN', '   '],
+      ['DB_PASSWORD_FILE', '/run/secrets/db-password'],
+      ['TLS_PRIVATE_KEY', './certs/tls.key'],
+      ['DB_PASSWORD', '$(DB_PASSWORD_FROM_VAULT)'],
+      ['API_KEY', '${API_KEY}'],
+      ['CREDENTIALS', '$(USER):$(PASS)'],
+      ['TOKEN_ENDPOINT', 'https://auth.example.com/oauth/token'],
+      ['AUTH_SERVER', 'https://auth.example.com'],
+      ['SECRET_NAME', 'db-credentials'],
+      ['TOKEN_TIMEOUT', '30s'],
+      ['PASSWORD_POLICY', 'strong'],
+      ['KEYCLOAK_HOST', 'keycloak.auth.svc'],
+      ['SORT_KEY', 'created_at'],
+      ['REGISTRY_AUTH', 'htpasswd'],
+      ['SMTP_AUTH', 'LOGIN'],
+    ];
+    for (const [name, value] of harmless) {
+      it(`passes ${name}=${JSON.stringify(value)}`, () => {
+        expect(literal(name, value)).to.deep.equal([]);
+      });
+    }
+
+    it('flags a *_FILE variable that holds a secret instead of a path', () => {
+      expect(literal('DB_PASSWORD_FILE', 'hunter2')).to.have.length(1);
+    });
+
+    it('tells an auth mechanism from a credential only for auth names: DB_PASSWORD=password is a password', () => {
+      expect(literal('DB_PASSWORD', 'password')).to.have.length(1);
+      expect(literal('REDIS_AUTH', 'password')).to.deep.equal([]);
+    });
+  });
+
+  describe('literal secrets by format, whatever the name', () => {
+    const formats: [string, string][] = [
+      ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE'],
+      ['AWS temporary key id', 'ASIAY34FZKBOKMUTVV7A'],
+      ['GitHub token', 'gho_16C7e42F292c6912E7710c838347Ae178B4a'],
+      ['GitHub fine-grained token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz'],
+      ['GitLab token', 'glpat-xXxXxXxXxXxXxXxXxXxX'],
+      ['Slack token', 'xoxb-123456789012-1234567890123-abcdefghij'],
+      ['Stripe live key', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['Stripe restricted key', 'rk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['PEM private key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----'],
+      ['JWT', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dGVzdA'],
+      ['URL with a password', 'amqp://guest:guest-pw@rabbitmq:5672/'],
+      ['Slack webhook URL', 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'],
+      ['Google API key', 'AIzaSyA-testonly-testonly-testonly-1234'],
+      ['npm token', 'npm_abcdefghijklmnopqrstuvwxyz0123456789'],
+      ['SendGrid API key', 'SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ'],
+      ['Azure storage key', 'DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=dGVzdG9ubHl0ZXN0b25seXRlc3Q=;EndpointSuffix=core.windows.net'],
+    ];
+    for (const [label, value] of formats) {
+      it(`flags the ${label} format in an innocently named variable`, () => {
+        const findings = literal('UPSTREAM', value);
+        expect(findings.map((f) => f.rule)).to.deep.equal([LITERAL]);
+        expect(findings[0]!.message).to.contain('in the format of');
+      });
+    }
+
+    const notFormats = ['AKIA-not-a-key', 'ghp_short', 'https://user@example.com/', 'redis://:$(REDIS_PASSWORD)@redis:6379',
+      'eyJ-only-one-part', '-----BEGIN CERTIFICATE-----'];
+    for (const value of notFormats) {
+      it(`passes ${JSON.stringify(value)} in an innocently named variable`, () => {
+        expect(literal('UPSTREAM', value)).to.deep.equal([]);
+      });
+    }
+
+    it('judges hostile megabyte values in linear time, whatever the name', () => {
+      const hostile = ['eyJ-', 'a+', 'x://a:', '-----BEGIN '].map((unit) => unit.repeat(Math.ceil(1_000_000 / unit.length)));
+      const started = process.hrtime.bigint();
+      for (const value of hostile) expect(literal('UPSTREAM', value)).to.deep.equal([]);
+      for (const value of [`Bearer ${' '.repeat(1_000_000)}x`, `/${'a/'.repeat(500_000)} x`, `$(A)${'$('.repeat(500_000)}`]) {
+        expect(literal('DB_PASSWORD', value)).to.have.length(1);
+      }
+      expect(Number(process.hrtime.bigint() - started) / 1e6).to.be.below(1000);
+    });
+  });
+
+  describe('secret references', () => {
+    it('points at the valueFrom of each secretKeyRef and names the Secret', () => {
+      const findings = findingsOf(podWithEnv([{ name: 'A', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }]), 'env-secrets');
+      expect(findings.map((f) => [f.rule, f.path])).to.deep.equal([[REFERENCE, 'spec.containers[0].env[0].valueFrom']]);
+    });
+
+    it('ignores configMap and field references', () => {
+      const findings = findingsOf(
+        podWithEnv(
+          [{ name: 'TOKEN', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }, { name: 'SECRET', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+          [{ configMapRef: { name: 'c' } }],
+        ),
+        'env-secrets',
+      );
+      expect(findings).to.deep.equal([]);
+    });
+  });
+});

@@ -1,0 +1,115 @@
+// run-as-root through the engine: the effective user resolved as the kubelet does, dropped and
+// added capabilities in any spelling, Windows pods, and a fix that only fills what is unset.
+import { expect } from 'chai';
+import { evaluate } from '../../src/engine/engine.js';
+import { makeContext, policyWith } from '../helpers.js';
+import { describeFixtures, findingsOf, fixture, summary, theFinding, valueAt, withFixes } from './gap-fixtures.js';
+
+const ROOT = 'run-as-root/runs-as-root';
+const NOT_DROPPED = 'run-as-root/caps-not-dropped';
+const ADDED = 'run-as-root/caps-added';
+const at = (rule: string, container: string, field: string) => `${rule} @ ${container}.securityContext.${field}`;
+const defaults = (container: string) => [at(ROOT, container, 'runAsNonRoot'), at(NOT_DROPPED, container, 'capabilities.drop')];
+
+describeFixtures('run-as-root', {
+  storefront: [
+    ...defaults('spec.template.spec.initContainers[0]'),
+    ...defaults('spec.template.spec.containers[0]'),
+    ...defaults('spec.template.spec.containers[1]'),
+  ],
+  'pod-uid-zero': [at(ROOT, 'spec.template.spec', 'runAsUser')],
+  'container-uid-zero': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser')],
+  'nonroot-overridden': [at(ROOT, 'spec.jobTemplate.spec.template.spec.containers[0]', 'runAsNonRoot')],
+  'pod-says-root': [at(ROOT, 'spec.template.spec', 'runAsNonRoot')],
+  'uid-overridden': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser')],
+  'packet-capture': [at(ADDED, 'spec.template.spec.containers[0]', 'capabilities.add')],
+  'chown-helper': [at(ADDED, 'template.spec.containers[0]', 'capabilities.add')],
+  'drop-some': [
+    at(NOT_DROPPED, 'spec.containers[0]', 'capabilities.drop'),
+    at(ADDED, 'spec.containers[0]', 'capabilities.add'),
+    at(NOT_DROPPED, 'spec.containers[1]', 'capabilities.drop'),
+  ],
+  'win-admin': [at(ROOT, 'spec.containers[0]', 'runAsNonRoot')],
+  'debug-as-root': [at(ROOT, 'spec.ephemeralContainers[0]', 'runAsUser'), at(NOT_DROPPED, 'spec.ephemeralContainers[0]', 'capabilities.drop')],
+});
+
+describe('run-as-root', () => {
+  it('denies root as high and default capabilities as medium, naming the container', () => {
+    const obj = fixture('run-as-root', 'fail', 'storefront');
+    const [root] = findingsOf(obj, 'run-as-root').filter((f) => f.rule === ROOT);
+    expect(root).to.include({ severity: 'high', action: 'deny', fixable: true });
+    expect(root!.message).to.include('Container "assets" runs as root');
+    const [caps] = findingsOf(obj, 'run-as-root').filter((f) => f.rule === NOT_DROPPED);
+    expect(caps).to.include({ severity: 'medium', action: 'deny', fixable: true });
+  });
+
+  it('says where an explicit root setting comes from', () => {
+    expect(theFinding(fixture('run-as-root', 'fail', 'pod-uid-zero'), ROOT).message).to.include('runAsUser: 0 is set on the pod');
+    expect(theFinding(fixture('run-as-root', 'fail', 'uid-overridden'), ROOT).message).to.include('runAsUser: 0 is set on the container');
+    expect(theFinding(fixture('run-as-root', 'fail', 'nonroot-overridden'), ROOT).message).to.include('runAsNonRoot: false is set on the container');
+  });
+
+  it('rates added capabilities high when one is dangerous, whatever the spelling', () => {
+    const capture = theFinding(fixture('run-as-root', 'fail', 'packet-capture'), ADDED);
+    expect(capture).to.include({ severity: 'high', action: 'deny', fixable: false });
+    expect(capture.message).to.include('NET_RAW, NET_ADMIN').and.not.match(/: .*NET_BIND_SERVICE/);
+    const chown = theFinding(fixture('run-as-root', 'fail', 'chown-helper'), ADDED);
+    expect(chown).to.include({ severity: 'medium' });
+    expect(chown.message).to.include('CHOWN, FOWNER');
+    expect(theFinding(fixture('run-as-root', 'fail', 'drop-some'), ADDED)).to.include({ severity: 'high' });
+  });
+
+  it('takes the allow-list from the policy, with or without CAP_, in any case', () => {
+    const policy = policyWith('gaps:\n  run-as-root:\n    allowedCapabilities: [CAP_CHOWN, fowner]\n');
+    expect(findingsOf(fixture('run-as-root', 'fail', 'chown-helper'), 'run-as-root', makeContext({ policy }))).to.deep.equal([]);
+    // NET_BIND_SERVICE is no longer allowed under this policy.
+    const capture = theFinding(fixture('run-as-root', 'fail', 'packet-capture'), ADDED, makeContext({ policy }));
+    expect(capture.message).to.include('NET_RAW, NET_ADMIN, NET_BIND_SERVICE');
+  });
+
+  it('fixes unset fields only: runAsNonRoot, drop ALL and RuntimeDefault seccomp on each container', () => {
+    const fixed = withFixes(fixture('run-as-root', 'fail', 'storefront'));
+    for (const container of ['initContainers[0]', 'containers[0]', 'containers[1]']) {
+      expect(valueAt(fixed, `spec.template.spec.${container}.securityContext`), container).to.deep.include({
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+    }
+    expect(valueAt(fixed, 'spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation')).to.equal(false);
+    expect(findingsOf(fixed, 'run-as-root')).to.deep.equal([]);
+  });
+
+  it('appends ALL to a drop list and keeps the added capabilities', () => {
+    const fixed = withFixes(fixture('run-as-root', 'fail', 'drop-some'));
+    expect(valueAt(fixed, 'spec.containers[0].securityContext.capabilities')).to.deep.equal({
+      drop: ['NET_RAW', 'SYS_ADMIN', 'ALL'],
+      add: ['CAP_SYS_ADMIN'],
+    });
+    expect(valueAt(fixed, 'spec.containers[1].securityContext.capabilities')).to.deep.equal({ drop: ['ALL'] });
+    expect(summary(findingsOf(fixed, 'run-as-root'))).to.deep.equal([at(ADDED, 'spec.containers[0]', 'capabilities.add')]);
+  });
+
+  it('never flips an explicit root user or runAsNonRoot: false', () => {
+    for (const name of ['pod-uid-zero', 'container-uid-zero', 'nonroot-overridden', 'pod-says-root', 'uid-overridden', 'debug-as-root']) {
+      const obj = fixture('run-as-root', 'fail', name);
+      expect(theFinding(obj, ROOT).fixable, name).to.equal(false);
+      expect(JSON.stringify(evaluate(obj, makeContext())!.patch), name).not.to.match(/runAsNonRoot|runAsUser/);
+    }
+  });
+
+  it('leaves a seccomp profile set on the pod or the container alone', () => {
+    const podProfile = withFixes(fixture('run-as-root', 'fail', 'debug-as-root'));
+    expect(valueAt(podProfile, 'spec.ephemeralContainers[0].securityContext.capabilities')).to.deep.equal({ drop: ['ALL'] });
+    expect(valueAt(podProfile, 'spec.ephemeralContainers[0].securityContext.seccompProfile')).to.equal(undefined);
+    const obj = fixture('run-as-root', 'fail', 'storefront');
+    (valueAt(obj, 'spec.template.spec.containers[1].securityContext') as Record<string, unknown>).seccompProfile = { type: 'Localhost', localhostProfile: 'php.json' };
+    expect(valueAt(withFixes(obj), 'spec.template.spec.containers[1].securityContext.seccompProfile')).to.deep.equal({ type: 'Localhost', localhostProfile: 'php.json' });
+  });
+
+  it('judges Windows pods on the user only, and fixes no Linux field there', () => {
+    const obj = fixture('run-as-root', 'fail', 'win-admin');
+    expect(theFinding(obj, ROOT).fixable).to.equal(true);
+    expect(valueAt(withFixes(obj), 'spec.containers[0].securityContext')).to.deep.equal({ runAsNonRoot: true });
+  });
+});

@@ -1,0 +1,220 @@
+// unverified-image through the engine: digest pinning with malformed digests and registry ports,
+// the digest-pin fix applied and re-evaluated, typosquats and their well-known neighbours, and the
+// registry allow-list compared at host and path-segment boundaries.
+import { expect } from 'chai';
+import type { Operation } from 'fast-json-patch';
+import { evaluate } from '../../src/engine/engine.js';
+import type { EvalContext } from '../../src/engine/types.js';
+import type { KubeObject } from '../../src/workloads/locate.js';
+import { makeContext, policyWith } from '../helpers.js';
+import { describeFixtures, findingsOf, fixture, withFixes } from './gap-fixtures.js';
+
+const GAP = 'unverified-image';
+const NOT_PINNED = 'unverified-image/not-pinned';
+const TYPOSQUAT = 'unverified-image/typosquat';
+const DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+function podWithImages(...images: string[]): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default' },
+    spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) },
+  };
+}
+
+/** The patch operations of this gap (other gaps patch security contexts and limits). */
+function imageOps(patch: Operation[]): Operation[] {
+  return patch.filter((op) => op.path.endsWith('/image'));
+}
+
+/** Rules found for a one-container Pod with `image`. */
+function rulesFor(image: string, ctx?: EvalContext): string[] {
+  return findingsOf(podWithImages(image), GAP, ctx).map((f) => f.rule);
+}
+
+const template = (list: string, i: number) => `spec.template.spec.${list}[${i}].image`;
+
+describeFixtures(GAP, {
+  'floating-tags': [
+    `${NOT_PINNED} @ spec.initContainers[0].image`,
+    ...[0, 1, 2, 3].map((i) => `${NOT_PINNED} @ spec.containers[${i}].image`),
+    `${NOT_PINNED} @ spec.ephemeralContainers[0].image`,
+  ],
+  'malformed-digests': [0, 1, 2, 3, 4, 5, 6].map((i) => `${NOT_PINNED} @ ${template('containers', i)}`),
+  typosquats: [0, 1, 2, 3, 4, 5, 6].map((i) => `${TYPOSQUAT} @ ${template('containers', i)}`),
+  'squat-in-init': [
+    `${TYPOSQUAT} @ spec.jobTemplate.spec.template.spec.initContainers[0].image`,
+    `${TYPOSQUAT} @ spec.jobTemplate.spec.template.spec.containers[0].image`,
+  ],
+  'worker-template': [`${NOT_PINNED} @ template.spec.containers[0].image`],
+  cache: [`${NOT_PINNED} @ ${template('containers', 0)}`],
+  'log-shipper': [`${TYPOSQUAT} @ ${template('containers', 0)}`],
+  'db-migrate': [`${NOT_PINNED} @ ${template('containers', 0)}`],
+  'legacy-frontend': [`${TYPOSQUAT} @ ${template('containers', 0)}`],
+});
+
+describe('unverified-image', () => {
+  describe('not-pinned', () => {
+    it('rates no tag and latest high, other tags medium, in every container list; a registry port is not a tag', () => {
+      const findings = findingsOf(fixture(GAP, 'fail', 'floating-tags'), GAP);
+      expect(findings.map((f) => [f.severity, f.action])).to.deep.equal([
+        ['high', 'deny'],
+        ['high', 'deny'],
+        ['medium', 'deny'],
+        ['high', 'deny'],
+        ['medium', 'deny'],
+        ['medium', 'deny'],
+      ]);
+      expect(findings[3]!.message).to.contain('Container "registry-port-is-not-a-tag"').and.contain('no tag');
+      expect(findings.every((f) => !f.fixable)).to.equal(true);
+    });
+
+    it('treats malformed digests and unparseable references as unpinned, high, naming the problem', () => {
+      const findings = findingsOf(fixture(GAP, 'fail', 'malformed-digests'), GAP);
+      expect(findings.map((f) => f.severity)).to.deep.equal(Array(7).fill('high'));
+      expect(findings[0]!.message).to.contain('not a valid image reference').and.contain('digest');
+      expect(findings[5]!.message).to.contain('must be lowercase');
+    });
+
+    it('ignores a container without an image (a controller may fill it in)', () => {
+      const pod = podWithImages('nginx@' + DIGEST);
+      delete (pod.spec as { containers: Record<string, unknown>[] }).containers[0]!.image;
+      expect(findingsOf(pod, GAP)).to.deep.equal([]);
+    });
+  });
+
+  describe('digest pin fix', () => {
+    const pod = fixture(GAP, 'fail', 'floating-tags');
+
+    it('replaces the image with name:tag@digest from registry facts, keeping the tag, and the finding goes away', () => {
+      const ctx = makeContext({ images: { 'nginx:1.27': { digest: DIGEST }, 'localhost:5000/app': { digest: DIGEST } } });
+      const result = evaluate(pod, ctx)!;
+      const fixable = result.findings.filter((f) => f.gap === GAP && f.fixable).map((f) => f.path);
+      expect(fixable).to.deep.equal(['spec.containers[1].image', 'spec.containers[2].image']);
+      expect(imageOps(result.patch)).to.deep.equal([
+        { op: 'replace', path: '/spec/containers/1/image', value: `nginx:1.27@${DIGEST}` },
+        { op: 'replace', path: '/spec/containers/2/image', value: `localhost:5000/app@${DIGEST}` },
+      ]);
+
+      const after = findingsOf(withFixes(pod, ctx), GAP, ctx).map((f) => f.path);
+      expect(after).not.to.include.members(fixable);
+      expect(after).to.have.length(4);
+    });
+
+    it('offers no fix when the facts carry no digest or a malformed one', () => {
+      for (const digest of [undefined, 'sha256:1234', `${DIGEST}@evil`]) {
+        const ctx = makeContext({ images: { 'nginx:1.27': digest === undefined ? {} : { digest } } });
+        const findings = findingsOf(podWithImages('nginx:1.27'), GAP, ctx);
+        expect(findings.map((f) => [f.rule, f.fixable])).to.deep.equal([[NOT_PINNED, false]]);
+        expect(imageOps(evaluate(podWithImages('nginx:1.27'), ctx)!.patch)).to.deep.equal([]);
+      }
+    });
+
+    it('does not patch when the policy switches the fix off', () => {
+      const ctx = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    fix: false\n'), images: { 'nginx:1.27': { digest: DIGEST } } });
+      expect(imageOps(evaluate(podWithImages('nginx:1.27'), ctx)!.patch)).to.deep.equal([]);
+    });
+  });
+
+  describe('typosquat', () => {
+    it('flags transpositions, substitutions and insertions of well-known names, at repository level', () => {
+      const findings = findingsOf(fixture(GAP, 'fail', 'typosquats'), GAP);
+      for (const f of findings) expect(f).to.include({ severity: 'high', action: 'deny', fixable: false });
+      const targets = findings.map((f) => /well-known image (\S+):/.exec(f.message)?.[1]);
+      expect(targets).to.deep.equal([
+        'docker.io/library/nginx',
+        'docker.io/library/postgres',
+        'docker.io/library/alpine',
+        'docker.io/library/redis',
+        'docker.io/library/nginx',
+        'docker.io/bitnami/redis',
+        'quay.io/prometheus/prometheus',
+      ]);
+      expect(findings[5]!.message).to.contain('2 edits');
+    });
+
+    it('never flags a well-known image, however close to another well-known one', () => {
+      const neighbours = fixture(GAP, 'pass', 'well-known-neighbours');
+      expect((neighbours.spec as { containers: unknown[] }).containers).to.have.length(12);
+      expect(findingsOf(neighbours, GAP)).to.deep.equal([]);
+    });
+
+    it('compares a name with its registry: the same path elsewhere is not a Docker Hub look-alike', () => {
+      expect(rulesFor(`registry.example.com/library/ngnix@${DIGEST}`)).to.deep.equal([]);
+      expect(rulesFor(`ghcr.io/ngnix@${DIGEST}`)).to.deep.equal([]);
+      expect(rulesFor(`quay.io/prometheus/prometheus@${DIGEST}`)).to.deep.equal([]);
+      expect(rulesFor(`registry.k8s.io/pasue:3.10@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
+    });
+
+    it('merges the policy\'s well-known images with the shipped list: mssql is one edit from mysql until listed', () => {
+      expect(rulesFor(`mssql:2022@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
+      const policy = policyWith('gaps:\n  unverified-image:\n    wellKnownImages: [mssql, registry.example.com/team/payments]\n');
+      expect(rulesFor(`mssql:2022@${DIGEST}`, makeContext({ policy }))).to.deep.equal([]);
+      expect(rulesFor(`registry.example.com/team/paymnets:1@${DIGEST}`, makeContext({ policy }))).to.deep.equal([TYPOSQUAT]);
+      expect(rulesFor(`registry.example.com/team/paymnets:1@${DIGEST}`)).to.deep.equal([]);
+    });
+
+    it('follows typosquatMaxDistance: 1 drops two-edit names, 0 switches the rule off', () => {
+      const one = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    typosquatMaxDistance: 1\n') });
+      expect(rulesFor(`bitnarni/redis@${DIGEST}`, one)).to.deep.equal([]);
+      expect(rulesFor(`ngnix@${DIGEST}`, one)).to.deep.equal([TYPOSQUAT]);
+      const zero = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    typosquatMaxDistance: 0\n') });
+      expect(rulesFor(`ngnix@${DIGEST}`, zero)).to.deep.equal([]);
+    });
+
+    it('gives the same answer on repeated evaluations (memoized per repository)', () => {
+      const ctx = makeContext();
+      for (let i = 0; i < 3; i++) expect(rulesFor(`alpnie@${DIGEST}`, ctx)).to.deep.equal([TYPOSQUAT]);
+    });
+  });
+
+  describe('registry-not-allowed', () => {
+    const ctx = makeContext({
+      policy: policyWith('gaps:\n  unverified-image:\n    allowedRegistries: [myregistry.io, registry.example.com/team, docker.io/library]\n'),
+    });
+
+    const allowed = [
+      'myregistry.io/app:1',
+      'MyRegistry.io/app:1',
+      'myregistry.io/deep/path/app:1',
+      'registry.example.com/team/app:1',
+      'registry.example.com/team/sub/app:1',
+      'nginx:1.27',
+      'docker.io/library/nginx:1.27',
+      'index.docker.io/library/nginx:1.27',
+    ];
+    for (const image of allowed) {
+      it(`allows ${image}`, () => {
+        expect(rulesFor(`${image}@${DIGEST}`, ctx)).to.deep.equal([]);
+      });
+    }
+
+    const refused = [
+      'myregistry.io.evil.com/app:1',
+      'myregistry.io:5000/app:1',
+      'myregistry.iox/app:1',
+      'evil.myregistry.io/app:1',
+      'registry.example.com/team-evil/app:1',
+      'registry.example.com/teamx:1',
+      'registry.example.com/other/team/app:1',
+      'registry.example.com:443/team/app:1',
+      'bitnami/redis:7',
+    ];
+    for (const image of refused) {
+      it(`refuses ${image}`, () => {
+        const findings = findingsOf(podWithImages(`${image}@${DIGEST}`), GAP, ctx);
+        expect(findings.map((f) => [f.rule, f.severity])).to.deep.equal([['unverified-image/registry-not-allowed', 'high']]);
+        expect(findings[0]!.message).to.contain('allowed registries');
+      });
+    }
+
+    it('refuses an unparseable reference, whose registry cannot be known', () => {
+      expect(rulesFor('myregistry.io/App:1', ctx)).to.deep.equal([NOT_PINNED, 'unverified-image/registry-not-allowed']);
+    });
+
+    it('allows every registry when the list is empty (the default)', () => {
+      expect(rulesFor(`myregistry.io.evil.com/app:1@${DIGEST}`)).to.deep.equal([]);
+    });
+  });
+});
