@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Webhook benchmark: gapguard /validate next to a no-op node:https server and a no-op Express server
+# with express.json, then a soak of gapguard alone. Installs wrk (Debian) when missing.
+# Usage: bash bench/webhook/run.sh        (RUNS, RUN_SECONDS, SOAK_SECONDS override the defaults)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! command -v wrk >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
+fi
+npx tsc -p tsconfig.json
+exec node dist/bench/webhook/run.js

@@ -1,0 +1,170 @@
+// Drives the webhook benchmark (bench/webhook/run.sh installs wrk and builds first). Three servers
+// answer the same 8 KB Pod AdmissionReview over HTTPS keep-alive with 50 connections: gapguard's
+// /validate on the default policy, a no-op node:https server and a no-op Express server with
+// express.json. Runs are interleaved (gapguard, https, express, gapguard, ...) so that drift of the
+// machine hits all three alike; the report gives medians and ratios. Then gapguard alone under the
+// same load for the soak, its resident memory sampled every 10 s.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
+
+const RUNS = Number(process.env.RUNS ?? 3);
+const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
+const WARMUP_SECONDS = 5;
+const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+const RSS_SAMPLE_SECONDS = 10;
+const CONNECTIONS = 50;
+const THREADS = 2;
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'gapguard-bench-'));
+const reviewFile = join(work, 'review.json');
+
+interface Target {
+  name: string;
+  port: number;
+  command: string[];
+  process?: ChildProcess;
+}
+
+interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+function toMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) throw new Error(`unreadable wrk latency "${text}"`);
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
+}
+
+function wrk(port: number, seconds: number): WrkResult {
+  const r = spawnSync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', join(root, 'bench/webhook/post.lua'), `https://127.0.0.1:${port}/validate`], {
+    encoding: 'utf8',
+    env: { ...process.env, REVIEW_FILE: reviewFile },
+  });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const out = r.stdout;
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
+    p50ms: toMs(/^\s+50%\s+(\S+)$/m.exec(out)![1]!),
+    p99ms: toMs(/^\s+99%\s+(\S+)$/m.exec(out)![1]!),
+    errors: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}
+
+function post(port: number, ca: Buffer, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function waitUntilAnswering(target: Target, ca: Buffer, body: Buffer): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await post(target.port, ca, body)) === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${target.name} did not answer on port ${target.port}`);
+}
+
+function rssMiB(pid: number): number {
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function round(n: number, digits = 0): string {
+  return n.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  spawnSync(process.execPath, [join(root, 'dist/bench/webhook/pod-review.js'), reviewFile]);
+  const certs = await ensureSelfSignedCertificate(join(work, 'certs'));
+  const tlsArgs = [certs.certFile, certs.keyFile];
+  const targets: Target[] = [
+    { name: 'gapguard /validate', port: 18471, command: [join(root, 'dist/src/cli/main.js'), 'serve', '--port', '18471', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--no-cluster'] },
+    { name: 'no-op node:https', port: 18472, command: [join(root, 'dist/bench/webhook/noop-servers.js'), 'https', '18472', ...tlsArgs] },
+    { name: 'no-op Express + express.json', port: 18473, command: [join(root, 'dist/bench/webhook/noop-servers.js'), 'express', '18473', ...tlsArgs] },
+  ];
+  const ca = readFileSync(certs.caFile);
+  const body = readFileSync(reviewFile);
+  try {
+    for (const target of targets) {
+      // gapguard writes its info log line per request with findings, as in a cluster, to /dev/null.
+      target.process = spawn(process.execPath, target.command, { stdio: ['ignore', 'ignore', 'ignore'] });
+      await waitUntilAnswering(target, ca, body);
+    }
+    const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      for (const target of targets) {
+        wrk(target.port, WARMUP_SECONDS);
+        const result = wrk(target.port, RUN_SECONDS);
+        results.get(target.name)!.push(result);
+        process.stderr.write(`run ${run} ${target.name}: ${round(result.rps)} req/s, p50 ${round(result.p50ms, 2)} ms, p99 ${round(result.p99ms, 2)} ms, errors ${result.errors}\n`);
+      }
+    }
+    const med = (name: string, key: keyof WrkResult) => median(results.get(name)!.map((r) => r[key]));
+    const [gapguard, https, express] = targets.map((t) => t.name) as [string, string, string];
+    const lines = [
+      `Machine: ${spawnSync('nproc').stdout.toString().trim()} cores, Node ${process.version}; wrk -t${THREADS} -c${CONNECTIONS}, ${RUN_SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${RUNS} runs interleaved; request body ${body.length} bytes.`,
+      '',
+      '| server | req/s (median) | p50 ms | p99 ms | errors | req/s of each run |',
+      '|---|---:|---:|---:|---:|---|',
+      ...targets.map((t) => {
+        const runs = results.get(t.name)!;
+        return `| ${t.name} | ${round(med(t.name, 'rps'))} | ${round(med(t.name, 'p50ms'), 2)} | ${round(med(t.name, 'p99ms'), 2)} | ${runs.reduce((a, r) => a + r.errors, 0)} | ${runs.map((r) => round(r.rps)).join(', ')} |`;
+      }),
+      '',
+      `gapguard / no-op Express throughput: **${round(med(gapguard, 'rps') / med(express, 'rps'), 2)}x** (target >= 0.9); gapguard / no-op node:https: ${round(med(gapguard, 'rps') / med(https, 'rps'), 2)}x; gapguard p99: **${round(med(gapguard, 'p99ms'), 2)} ms** (target <= 10).`,
+    ];
+    for (const target of targets.slice(1)) target.process!.kill();
+
+    const pid = targets[0]!.process!.pid!;
+    const idle = rssMiB(pid);
+    const samples: number[] = [];
+    const soak = spawn('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${SOAK_SECONDS}s`, '--latency', '-s', join(root, 'bench/webhook/post.lua'), `https://127.0.0.1:${targets[0]!.port}/validate`], {
+      env: { ...process.env, REVIEW_FILE: reviewFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let soakOut = '';
+    soak.stdout!.on('data', (c: Buffer) => (soakOut += c.toString()));
+    const sampler = setInterval(() => samples.push(rssMiB(pid)), RSS_SAMPLE_SECONDS * 1000);
+    await new Promise((resolve) => soak.on('exit', resolve));
+    clearInterval(sampler);
+    samples.push(rssMiB(pid));
+    const soakRps = Number(/Requests\/sec:\s+([\d.]+)/.exec(soakOut)?.[1] ?? NaN);
+    const soakP99 = toMs(/^\s+99%\s+(\S+)$/m.exec(soakOut)?.[1] ?? '0ms');
+    lines.push(
+      '',
+      `Soak: gapguard alone, ${SOAK_SECONDS} s at the same load (${round(soakRps)} req/s, p99 ${round(soakP99, 2)} ms). Resident memory, idle before the soak: ${idle} MiB; under load, sampled every ${RSS_SAMPLE_SECONDS} s: start ${samples[0]} MiB, end ${samples[samples.length - 1]} MiB, max ${Math.max(...samples)} MiB, min ${Math.min(...samples)} MiB.`,
+      '',
+      `RSS samples (MiB): ${samples.join(', ')}`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const target of targets) target.process?.kill();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,195 @@
+// From an AdmissionRequest to an AdmissionResponse: which mode applies, whether the object is
+// judged at all, and what /validate (deny and warn) or /mutate (patch) answers. The engine does the
+// judging; this module only decides what the answer says about its findings.
+import type { Operation as PatchOperation } from 'fast-json-patch';
+import { evaluate } from '../engine/engine.js';
+import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
+import type { Policy } from '../policy/types.js';
+import { JUDGED_KINDS, isObject, objectName, type KubeObject } from '../workloads/locate.js';
+import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, warningText, type PlacedFinding } from './messages.js';
+import { placeOf } from './place.js';
+import { BadReviewError } from './review.js';
+import type { AdmissionRequest, AdmissionResponse } from './types.js';
+
+export type Endpoint = 'validate' | 'mutate';
+export type AdmissionMode = 'enforce' | 'audit' | 'off';
+/** What happened to a request, as metrics and logs report it. */
+export type Decision = 'allow' | 'warn' | 'deny' | 'patch' | 'audit' | 'skip';
+/** What happened to one finding: denied, warned about, reported as what enforce would do, patched. */
+export type FindingOutcome = 'deny' | 'warn' | 'audit' | 'patch';
+
+export const NAMESPACE_MODE_LABEL = 'gapguard.io/mode';
+
+/** What the answer depends on besides the request: the policy and the cluster's state. */
+export interface AdmissionSources {
+  readonly policy: Policy;
+  /** The namespace's `gapguard.io/mode` label, when the namespace is known and the label valid. */
+  namespaceMode(namespace: string): AdmissionMode | undefined;
+  /** The namespace's NetworkPolicies, or undefined while they are unknown. */
+  networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
+}
+
+export interface AdmitOptions {
+  /** The caller asked for `?mode=audit`: the answer can never deny or patch. */
+  auditOnly: boolean;
+  now: Date;
+}
+
+export interface RecordedFinding {
+  gap: GapId;
+  rule: string;
+  path: string;
+  outcome: FindingOutcome;
+}
+
+export interface AdmissionOutcome {
+  response: AdmissionResponse;
+  decision: Decision;
+  mode: AdmissionMode;
+  namespace: string;
+  name: string;
+  findings: RecordedFinding[];
+  /** Why the request was allowed without being judged. */
+  skipped?: string;
+}
+
+// Kinds are looked up with their API group so that a custom resource that happens to be called
+// Job or Pod is not judged as one.
+const JUDGED_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'batch']);
+const JUDGED: ReadonlySet<string> = new Set(JUDGED_KINDS);
+// pods/ephemeralcontainers is how `kubectl debug` adds containers to a running pod.
+const JUDGED_SUBRESOURCES: ReadonlySet<string> = new Set(['', 'ephemeralcontainers']);
+
+function resolveMode(sources: AdmissionSources, namespace: string, auditOnly: boolean): AdmissionMode {
+  const mode = sources.namespaceMode(namespace) ?? sources.policy.mode;
+  return auditOnly && mode === 'enforce' ? 'audit' : mode;
+}
+
+function metadataField(obj: unknown, field: 'namespace' | 'name'): string | undefined {
+  const meta = isObject(obj) ? obj.metadata : undefined;
+  const v = isObject(meta) ? meta[field] : undefined;
+  return typeof v === 'string' && v ? v : undefined;
+}
+
+/**
+ * Identities of the findings the object had before an UPDATE. An old object the engine cannot
+ * read counts as having none, so every finding of the new object is judged as new.
+ */
+function previousIdentities(oldObject: unknown, ctx: EvalContext, namespace: string): Set<string> {
+  if (!isObject(oldObject)) return new Set();
+  try {
+    const old = evaluate(oldObject as KubeObject, ctx, { defaultNamespace: namespace });
+    return new Set(old?.findings.map((f) => placeOf(oldObject, f).identity));
+  } catch {
+    return new Set();
+  }
+}
+
+function annotations(decision: Decision, findings: readonly PlacedFinding[]): Record<string, string> {
+  const gaps = [...new Set(findings.map((p) => p.finding.gap))];
+  return gaps.length ? { decision, gaps: gaps.join(',') } : { decision };
+}
+
+/**
+ * On UPDATE only containers with a new fixable finding are patched: patching what was already
+ * there would roll out every legacy Deployment on a label change, and the API server rejects
+ * changes to a running Pod's containers.
+ */
+function patchForNewFindings(patch: readonly PatchOperation[], patchable: readonly PlacedFinding[]): PatchOperation[] {
+  const pointers = [...new Set(patchable.map((p) => p.place.containerPointer).filter((p) => p !== undefined))];
+  return patch.filter((op) => pointers.some((ptr) => op.path === ptr || op.path.startsWith(`${ptr}/`)));
+}
+
+function record(p: PlacedFinding, outcome: FindingOutcome): RecordedFinding {
+  return { gap: p.finding.gap, rule: p.finding.rule, path: p.finding.path, outcome };
+}
+
+type Answer = Pick<AdmissionOutcome, 'response' | 'decision' | 'findings'>;
+
+function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, mode: AdmissionMode, subject: string, uid: string): Answer {
+  const denied: PlacedFinding[] = [];
+  const warnings: string[] = [];
+  const findings: RecordedFinding[] = [];
+  for (const p of placed) {
+    const denies = p.finding.action === 'deny' && isNew(p);
+    let outcome: FindingOutcome;
+    if (denies && mode === 'enforce') {
+      denied.push(p);
+      outcome = 'deny';
+    } else if (denies) {
+      warnings.push(warningText(AUDIT_WOULD_DENY, p));
+      outcome = 'audit';
+    } else {
+      warnings.push(warningText(p.finding.action === 'deny' ? EXISTING_ON_UPDATE : '', p));
+      outcome = 'warn';
+    }
+    findings.push(record(p, outcome));
+  }
+  const decision: Decision = denied.length ? 'deny' : findings.some((f) => f.outcome === 'audit') ? 'audit' : warnings.length ? 'warn' : 'allow';
+  const response: AdmissionResponse = { uid, allowed: denied.length === 0, auditAnnotations: annotations(decision, placed) };
+  if (denied.length) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(subject, denied) };
+  if (warnings.length) response.warnings = capWarnings(warnings);
+  return { response, decision, findings };
+}
+
+function mutate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, patch: readonly PatchOperation[], isUpdate: boolean, mode: AdmissionMode, uid: string): Answer {
+  const patchable = placed.filter((p) => p.finding.fixable && isNew(p));
+  const response: AdmissionResponse = { uid, allowed: true };
+  if (mode === 'audit') {
+    const decision: Decision = patchable.length ? 'audit' : 'allow';
+    if (patchable.length) response.warnings = capWarnings(patchable.map((p) => warningText(AUDIT_WOULD_PATCH, p)));
+    response.auditAnnotations = annotations(decision, patchable);
+    return { response, decision, findings: patchable.map((p) => record(p, 'audit')) };
+  }
+  const ops = isUpdate ? patchForNewFindings(patch, patchable) : patch;
+  const decision: Decision = ops.length ? 'patch' : 'allow';
+  if (ops.length) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
+  }
+  response.auditAnnotations = annotations(decision, ops.length ? patchable : []);
+  return { response, decision, findings: ops.length ? patchable.map((p) => record(p, 'patch')) : [] };
+}
+
+/**
+ * Answers one admission request. Throws BadReviewError for a judged request without a usable
+ * object, and the engine's InputError or ShapeError for an object of the wrong shape.
+ */
+export function admit(endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, options: AdmitOptions): AdmissionOutcome {
+  const { uid, operation, kind } = request;
+  const namespace = request.namespace || metadataField(request.object, 'namespace') || 'default';
+  const name = request.name || (isObject(request.object) ? objectName(request.object as KubeObject) : '');
+  const mode = resolveMode(sources, namespace, options.auditOnly);
+  const skip = (reason: string): AdmissionOutcome => ({ response: { uid, allowed: true }, decision: 'skip', mode, namespace, name, findings: [], skipped: reason });
+
+  if (operation !== 'CREATE' && operation !== 'UPDATE') return skip(`${operation} is not judged`);
+  const subResource = request.subResource ?? '';
+  if (!JUDGED_SUBRESOURCES.has(subResource)) return skip(`subresource ${subResource} is not judged`);
+  const gvk = `${kind.group ? `${kind.group}/` : ''}${kind.version}/${kind.kind}`;
+  if (!JUDGED_GROUPS.has(kind.group) || !JUDGED.has(kind.kind)) return skip(`kind ${gvk} carries no pod spec`);
+  if (mode === 'off') return skip(`mode is off for namespace ${namespace}`);
+
+  const object = request.object;
+  if (!isObject(object)) throw new BadReviewError(`request.object must be the ${kind.kind} for ${operation}`);
+  if (object.kind !== kind.kind) {
+    throw new BadReviewError(`request.object.kind must match request.kind.kind "${kind.kind}", got ${JSON.stringify(object.kind ?? null).slice(0, 60)}`);
+  }
+  const ctx: EvalContext = {
+    policy: sources.policy,
+    now: options.now,
+    networkPolicies: (ns) => sources.networkPolicies(ns),
+    // No registry lookups at admission yet: unknown image facts are not findings.
+    imageFacts: () => undefined,
+  };
+  const result = evaluate(object as KubeObject, ctx, { defaultNamespace: namespace });
+  if (!result) return skip(`kind ${gvk} carries no pod spec`);
+
+  const known = operation === 'UPDATE' ? previousIdentities(request.oldObject, ctx, namespace) : undefined;
+  const placed = result.findings.map((finding) => ({ finding, place: placeOf(object, finding) }));
+  const isNew = (p: PlacedFinding): boolean => known === undefined || !known.has(p.place.identity);
+  const answer =
+    endpoint === 'validate'
+      ? validate(placed, isNew, mode, `${kind.kind} ${namespace}/${result.name || name}`, uid)
+      : mutate(placed, isNew, result.patch, known !== undefined, mode, uid);
+  return { ...answer, mode, namespace, name: result.name || name };
+}

@@ -1,0 +1,154 @@
+// `gapguard serve`: flags to server options, then run until SIGTERM or SIGINT and drain.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ClusterView } from '../cluster/view.js';
+import { NO_CLUSTER } from '../cluster/view.js';
+import { PolicyError } from '../policy/load.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
+import { DEFAULT_BODY_LIMIT, startServer, type ServerOptions } from '../server/server.js';
+
+const USAGE = `Usage: gapguard serve [options]
+
+Runs the admission webhook over HTTPS: POST /validate and /mutate (AdmissionReview v1; the
+/validate/audit and /mutate/audit routes, or ?mode=audit, never deny or patch), GET /healthz,
+/readyz and /metrics.
+
+Options:
+  --host HOST              address to listen on (default 127.0.0.1)
+  --port PORT              port to listen on (default 8443; 0 picks a free one)
+  --tls-cert FILE          serving certificate (PEM); reloaded when the file changes
+  --tls-key FILE           its private key (PEM); reloaded when the file changes
+  --cert-dir DIR           without --tls-cert: where a self-signed CA and serving certificate for
+                           localhost are generated and kept (default .gapguard/certs)
+  --client-ca FILE         require client certificates signed by this CA (the kube-apiserver's)
+  --policy FILE            policy merged over the embedded default; reloaded when it changes
+  --kubeconfig FILE        cluster to watch Namespaces and NetworkPolicies in (default: the
+                           in-cluster config inside a pod, else no cluster)
+  --no-cluster             judge from the policy alone, even inside a cluster
+  --log-level LEVEL        debug, info, warn or error (default info); JSON lines on stderr
+  --body-limit BYTES       largest request body accepted (default ${DEFAULT_BODY_LIMIT})
+  -h, --help               this help
+Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
+`;
+
+class UsageError extends Error {}
+
+interface ServeConfig {
+  options: Omit<ServerOptions, 'logger' | 'cluster'>;
+  logLevel: LogLevel;
+  kubeconfig?: string;
+  noCluster: boolean;
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, not "${text}"`);
+  return n;
+}
+
+function parseServeArgs(argv: string[]): ServeConfig | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8443' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'cert-dir': { type: 'string' },
+        'client-ca': { type: 'string' },
+        policy: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'no-cluster': { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (v['tls-cert'] !== undefined && v['cert-dir'] !== undefined) throw new UsageError('--cert-dir is for generated certificates: leave it out with --tls-cert');
+  if (v.kubeconfig !== undefined && v['no-cluster']) throw new UsageError('--kubeconfig and --no-cluster contradict each other');
+  if (!(LOG_LEVELS as readonly string[]).includes(v['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${v['log-level']}"`);
+  if (v.host === '') throw new UsageError('--host must not be empty');
+  return {
+    options: {
+      host: v.host,
+      port: wholeNumber('port', v.port, 0, 65535),
+      tls: v['tls-cert'] !== undefined ? { certFile: v['tls-cert'], keyFile: v['tls-key']! } : { certDir: resolve(v['cert-dir'] ?? '.gapguard/certs') },
+      ...(v['client-ca'] !== undefined ? { clientCaFile: v['client-ca'] } : {}),
+      ...(v.policy !== undefined ? { policyFile: v.policy } : {}),
+      bodyLimit: wholeNumber('body-limit', v['body-limit'], 1024, 1024 ** 3),
+    },
+    logLevel: v['log-level'] as LogLevel,
+    ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
+    noCluster: v['no-cluster'],
+  };
+}
+
+/** The cluster to watch: --kubeconfig, else the in-cluster config inside a pod, else none. */
+async function clusterFrom(config: ServeConfig, logger: Logger): Promise<ClusterView> {
+  if (config.noCluster || (config.kubeconfig === undefined && !process.env.KUBERNETES_SERVICE_HOST)) {
+    logger.info('no cluster: judging from the policy alone (no namespace modes, no NetworkPolicy lookups)');
+    return NO_CLUSTER;
+  }
+  // Loaded only when a cluster is used: the client is the largest module of the program.
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { connectCluster } = await import('../cluster/informers.js');
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig !== undefined) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error(`${config.kubeconfig ?? 'the in-cluster config'} names no current cluster`);
+  logger.info('watching the cluster', { server: cluster.server });
+  return connectCluster(kubeConfig, logger);
+}
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolveSignal(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  let config: ServeConfig | 'help';
+  try {
+    config = parseServeArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`gapguard serve: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const logger = createLogger(config.logLevel);
+  let server;
+  try {
+    const cluster = await clusterFrom(config, logger);
+    server = await startServer({ ...config.options, cluster, logger });
+  } catch (err) {
+    const what = err instanceof PolicyError ? 'policy error' : 'cannot start';
+    process.stderr.write(`gapguard serve: ${what}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (server.caFile) process.stdout.write(`CA certificate: ${server.caFile}\n`);
+  const signal = await waitForStopSignal();
+  logger.info('stop signal received', { signal });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,82 @@
+// Prometheus metrics of one server. Each server has its own registry, so that several servers in
+// one process (the tests) do not share counters. Labels hold ids and decisions only, never object
+// content, and kinds outside the judged set are folded into "other" so a stream of made-up kinds
+// cannot grow the label space without bound.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Decision, Endpoint, FindingOutcome } from '../admission/admit.js';
+import type { GapId } from '../engine/types.js';
+import { JUDGED_KINDS } from '../workloads/locate.js';
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set(JUDGED_KINDS);
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+export type RequestDecision = Decision | 'error';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'gapguard_admission_requests_total',
+    help: 'Admission requests answered, by endpoint, object kind, operation and decision (error: a 4xx or 5xx answer).',
+    labelNames: ['endpoint', 'kind', 'operation', 'decision'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'gapguard_admission_duration_seconds',
+    help: 'Time from the start of an admission request to its answer, body reading included.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  /** Requests being answered; a drain waits for this to reach zero. */
+  readonly inFlight = new Gauge({
+    name: 'gapguard_admission_requests_in_flight',
+    help: 'Admission requests received and not yet answered.',
+    registers: [this.registry],
+  });
+  private readonly findings = new Counter({
+    name: 'gapguard_findings_total',
+    help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied).',
+    labelNames: ['gap', 'action'] as const,
+    registers: [this.registry],
+  });
+  private readonly policyReloads = new Counter({
+    name: 'gapguard_policy_reloads_total',
+    help: 'Reloads of the policy file after a change, by result (success, failure: the last good policy stays).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly certificateExpiry = new Gauge({
+    name: 'gapguard_certificate_expiry_timestamp_seconds',
+    help: 'Expiry time (Unix seconds) of the serving certificate in use.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // Present from the start, so that an alert on failures has a series to watch.
+    this.policyReloads.inc({ result: 'success' }, 0);
+    this.policyReloads.inc({ result: 'failure' }, 0);
+  }
+
+  request(endpoint: Endpoint, kind: string | undefined, operation: string | undefined, decision: RequestDecision, seconds: number): void {
+    this.requests.inc({
+      endpoint,
+      kind: kind === undefined ? 'unknown' : KNOWN_KINDS.has(kind) ? kind : 'other',
+      operation: operation !== undefined && OPERATIONS.has(operation) ? operation : 'unknown',
+      decision,
+    });
+    this.duration.observe({ endpoint }, seconds);
+  }
+
+  finding(gap: GapId, outcome: FindingOutcome): void {
+    this.findings.inc({ gap, action: outcome });
+  }
+
+  policyReload(result: 'success' | 'failure'): void {
+    this.policyReloads.inc({ result });
+  }
+
+  certificateExpiresAt(date: Date): void {
+    this.certificateExpiry.set(date.getTime() / 1000);
+  }
+}

@@ -1,0 +1,206 @@
+// The webhook server: HTTPS with certificates that reload from disk, a policy that reloads from
+// disk, the cluster view, and a drain that lets in-flight admissions finish before it stops.
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { AdmissionSources } from '../admission/admit.js';
+import type { ClusterView } from '../cluster/view.js';
+import { NO_CLUSTER } from '../cluster/view.js';
+import { defaultPolicy, loadPolicyFile } from '../policy/load.js';
+import { createRequestListener } from './app.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { ensureSelfSignedCertificate } from './self-signed.js';
+import { readCredentials, type TlsFiles } from './tls.js';
+import { watchFiles } from './watch-files.js';
+
+export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
+/** The API server gives a webhook at most 30 s; a request still running after that has no reader. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** Certificate files, or a directory where a self-signed CA and certificate are kept. */
+  tls: { certFile: string; keyFile: string } | { certDir: string };
+  clientCaFile?: string;
+  /** Merged over the embedded default; watched. Without it, the embedded default. */
+  policyFile?: string;
+  cluster?: ClusterView;
+  logger: Logger;
+  bodyLimit?: number;
+  /** How often watched files are checked besides file-system events. */
+  watchIntervalMs?: number;
+  /** How long a drain waits for in-flight requests before it closes their connections. */
+  drainTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** The CA to trust, when the server generated its own certificate. */
+  readonly caFile?: string;
+  /** Stops accepting connections, finishes in-flight requests, then stops watchers and informers. */
+  close(): Promise<void>;
+}
+
+/** Starts serving. The server owns the cluster view: close() stops it, and so does a failed start. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  try {
+    return await start(options);
+  } catch (err) {
+    await options.cluster?.stop();
+    throw err;
+  }
+}
+
+async function start(options: ServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const cluster = options.cluster ?? NO_CLUSTER;
+  const metrics = new Metrics();
+  const watchIntervalMs = options.watchIntervalMs ?? 5000;
+
+  // A broken policy at startup is the caller's error to report: it propagates as a PolicyError.
+  let policy = options.policyFile ? loadPolicyFile(options.policyFile) : defaultPolicy();
+  let policyLoadedAt = new Date();
+
+  let tlsFiles: TlsFiles;
+  let caFile: string | undefined;
+  const tls = options.tls;
+  const certDir = 'certDir' in tls ? tls.certDir : undefined;
+  if ('certDir' in tls) {
+    const generated = await ensureSelfSignedCertificate(tls.certDir);
+    if (generated.generated) logger.info('generated a self-signed certificate', { caFile: generated.caFile, certFile: generated.certFile });
+    tlsFiles = { certFile: generated.certFile, keyFile: generated.keyFile };
+    caFile = generated.caFile;
+  } else {
+    tlsFiles = { certFile: tls.certFile, keyFile: tls.keyFile };
+  }
+  if (options.clientCaFile) tlsFiles.clientCaFile = options.clientCaFile;
+  let credentials = readCredentials(tlsFiles);
+  metrics.certificateExpiresAt(credentials.notAfter);
+
+  let listening = false;
+  let draining = false;
+  const sources: AdmissionSources = {
+    get policy() {
+      return policy;
+    },
+    namespaceMode: (namespace) => cluster.namespaceMode(namespace),
+    networkPolicies: (namespace) => cluster.networkPolicies(namespace),
+  };
+  const requireClientCert = options.clientCaFile !== undefined;
+  const listener = createRequestListener({
+    sources,
+    requireClientCert,
+    metrics,
+    logger,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    readiness: () => ({
+      ready: listening && !draining,
+      detail: {
+        policy: { source: options.policyFile ?? 'embedded default', loadedAt: policyLoadedAt.toISOString() },
+        certificate: { notAfter: credentials.notAfter.toISOString() },
+        cluster: cluster.status(),
+        ...(draining ? { draining: true } : {}),
+      },
+    }),
+  });
+
+  const stops: (() => void)[] = [];
+  if (certDir !== undefined) {
+    // Renewed files are picked up by the certificate watch below.
+    const renewal = setInterval(() => {
+      ensureSelfSignedCertificate(certDir).catch((err: Error) => logger.error('self-signed certificate renewal failed', { error: err.message }));
+    }, SELF_SIGNED_RENEWAL_CHECK_MS);
+    renewal.unref();
+    stops.push(() => clearInterval(renewal));
+  }
+  // Client certificates are asked for and verified at the handshake, and required by the admission routes.
+  const server = createServer({ ...credentials.options, requestCert: requireClientCert, rejectUnauthorized: false }, listener);
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { error: err.message }));
+
+  stops.push(
+    watchFiles(
+      [tlsFiles.certFile, tlsFiles.keyFile, ...(tlsFiles.clientCaFile ? [tlsFiles.clientCaFile] : [])],
+      () => {
+        try {
+          credentials = readCredentials(tlsFiles);
+          // New handshakes use the new context; connections already open keep theirs.
+          server.setSecureContext(credentials.options);
+          metrics.certificateExpiresAt(credentials.notAfter);
+          logger.info('certificate reloaded', { certFile: tlsFiles.certFile, notAfter: credentials.notAfter.toISOString() });
+        } catch (err) {
+          logger.error('certificate reload refused; the certificate in use stays', { error: (err as Error).message });
+        }
+      },
+      watchIntervalMs,
+    ),
+  );
+  const policyFile = options.policyFile;
+  if (policyFile) {
+    stops.push(
+      watchFiles(
+        [policyFile],
+        () => {
+          try {
+            policy = loadPolicyFile(policyFile);
+            policyLoadedAt = new Date();
+            metrics.policyReload('success');
+            logger.info('policy reloaded', { policyFile });
+          } catch (err) {
+            metrics.policyReload('failure');
+            logger.error('policy reload refused; the last good policy stays in force', { policyFile, error: (err as Error).message });
+          }
+        },
+        watchIntervalMs,
+      ),
+    );
+  }
+
+  const stopWatching = (): void => {
+    for (const stop of stops) stop();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    stopWatching();
+    throw err;
+  }
+  listening = true;
+  // Past startup a server error (say, out of file descriptors) is logged; the process keeps serving.
+  server.on('error', (err) => logger.error('server error', { error: err.message }));
+  const port = (server.address() as AddressInfo).port;
+  logger.info('serving', { url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, policy: options.policyFile ?? 'embedded default', cluster: cluster.status() });
+
+  let closing: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    draining = true;
+    logger.info('draining: finishing in-flight requests');
+    await new Promise<void>((resolve) => {
+      // Keep-alive connections become idle once their request is answered; close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 25_000);
+      force.unref();
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    stopWatching();
+    await cluster.stop();
+    logger.info('stopped');
+  };
+  return {
+    port,
+    caFile,
+    close: () => (closing ??= drain()),
+  };
+}

@@ -1,0 +1,191 @@
+// `gapguard serve` as a user and the kubelet run it: the built CLI under plain Node, the quickstart
+// with its generated CA, a drain on SIGTERM that lets an in-flight request finish, and exit code 2
+// for usage and policy errors.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { insecurePod } from '../admission/objects.js';
+import { repoRoot } from '../helpers.js';
+import { FakeApiServer, namespace, NAMESPACES } from './fake-apiserver.js';
+import { admissionResponse, eventually, metricValue, reviewOf, send, type HttpAnswer } from './harness.js';
+
+const BIN = join(repoRoot, 'dist/src/cli/main.js');
+
+interface ServeProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  port: number;
+  exit: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+async function serve(args: string[], cwd: string): Promise<ServeProcess> {
+  const cluster = args.some((a) => a.startsWith('--kubeconfig')) ? [] : ['--no-cluster'];
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...cluster, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  // Without --tls-cert the CA line follows on stdout, which is not ordered with stderr.
+  const started = () => /"msg":"serving"/.test(stderr) && (args.includes('--tls-cert') || stdout.includes('CA certificate: '));
+  await eventually(() => started() || child.exitCode !== null, 'the server to start', 20_000);
+  const serving = /"msg":"serving","url":"https:\/\/127\.0\.0\.1:(\d+)"/.exec(stderr);
+  if (!serving) throw new Error(`gapguard serve did not start:\n${stderr}`);
+  return { child, stdout: () => stdout, stderr: () => stderr, port: Number(serving[1]), exit };
+}
+
+function caFileFrom(stdout: string): string {
+  const line = /^CA certificate: (.+)$/m.exec(stdout);
+  expect(line, stdout).to.not.equal(null);
+  return line![1]!;
+}
+
+function runToExit(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, 'serve', ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('gapguard serve (CLI)', () => {
+  let cwd: string;
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'gapguard-serve-'));
+  });
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('quickstart: generates a CA under .gapguard/certs, prints it for curl --cacert, reuses it on restart', async () => {
+    const first = await serve([], cwd);
+    const caFile = caFileFrom(first.stdout());
+    expect(caFile).to.equal(join(cwd, '.gapguard', 'certs', 'ca.crt'));
+    const ca = readFileSync(caFile);
+    const review = reviewOf(insecurePod());
+    const answer = await send({ port: first.port, ca, path: '/validate', body: JSON.stringify(review) });
+    expect(admissionResponse(answer, review.request.uid).allowed).to.equal(false);
+    first.child.kill('SIGTERM');
+    expect(await first.exit).to.equal(0);
+
+    const second = await serve([], cwd);
+    expect(caFileFrom(second.stdout())).to.equal(caFile);
+    expect(readFileSync(caFile)).to.deep.equal(ca);
+    expect(second.stderr()).to.not.include('generated a self-signed certificate');
+    expect((await send({ port: second.port, ca, path: '/healthz' })).status).to.equal(200);
+    second.child.kill('SIGINT');
+    expect(await second.exit).to.equal(0);
+  });
+
+  it('drains on SIGTERM: the request in flight is answered, new connections are refused, exit code 0', async () => {
+    const server = await serve(['--cert-dir', join(cwd, 'certs')], cwd);
+    const ca = readFileSync(caFileFrom(server.stdout()));
+    const review = reviewOf(insecurePod());
+    const body = Buffer.from(JSON.stringify(review));
+    const half = body.length >> 1;
+
+    let answered: (a: HttpAnswer) => void = () => {};
+    let failed: (err: Error) => void = () => {};
+    const answer = new Promise<HttpAnswer>((resolve, reject) => {
+      answered = resolve;
+      failed = reject;
+    });
+    const slow = request(
+      { host: '127.0.0.1', servername: 'localhost', port: server.port, method: 'POST', path: '/validate', ca, agent: false, headers: { 'content-length': body.length, 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => answered({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    slow.on('error', (err) => failed(err));
+    slow.write(body.subarray(0, half));
+    const inFlight = async () => metricValue((await send({ port: server.port, ca, path: '/metrics' })).text, 'gapguard_admission_requests_in_flight', {});
+    await eventually(async () => (await inFlight()) === 1, 'the slow request to reach the server');
+
+    server.child.kill('SIGTERM');
+    await eventually(() => server.stderr().includes('"msg":"draining: finishing in-flight requests"'), 'the drain to start');
+    const refused = await send({ port: server.port, ca, path: '/healthz' }).then(
+      () => 'answered',
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    expect(refused).to.equal('ECONNREFUSED');
+
+    slow.end(body.subarray(half));
+    expect(admissionResponse(await answer, review.request.uid).allowed).to.equal(false);
+    expect(await server.exit).to.equal(0);
+    expect(server.stderr()).to.include('"msg":"stopped"');
+  });
+
+  it('watches the cluster of --kubeconfig for namespace modes, and still exits cleanly on SIGTERM', async () => {
+    const api = await new FakeApiServer().start();
+    try {
+      api.put(NAMESPACES, namespace('observed', 'audit'));
+      const kubeconfig = join(cwd, 'kubeconfig.yaml');
+      api.writeKubeconfig(kubeconfig);
+      const server = await serve([`--kubeconfig=${kubeconfig}`, '--cert-dir', join(cwd, 'certs')], cwd);
+      const ca = readFileSync(caFileFrom(server.stdout()));
+      const readiness = async () => JSON.parse((await send({ port: server.port, ca, path: '/readyz' })).text) as { cluster: string };
+      await eventually(async () => (await readiness()).cluster === 'synced', 'the informers to sync');
+      const pod = insecurePod();
+      pod.metadata!.namespace = 'observed';
+      const review = reviewOf(pod);
+      const response = admissionResponse(await send({ port: server.port, ca, path: '/validate', body: JSON.stringify(review) }), review.request.uid);
+      expect(response.allowed).to.equal(true);
+      expect(response.auditAnnotations!.decision).to.equal('audit');
+      server.child.kill('SIGTERM');
+      expect(await server.exit).to.equal(0);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('exits 2 with the policy error when the policy is broken at startup', () => {
+    const policy = join(cwd, 'policy.yaml');
+    writeFileSync(policy, 'gaps:\n  privileged: { action: block }\n');
+    const r = runToExit(['--policy', policy, '--cert-dir', join(cwd, 'certs'), '--no-cluster']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include(`gapguard serve: policy error: ${policy}:2: gaps.privileged.action: must be deny, warn or off`);
+  });
+
+  for (const [args, message] of [
+    [['--frobnicate'], "Unknown option '--frobnicate'"],
+    [['--port', '70000'], '--port must be a whole number from 0 to 65535, not "70000"'],
+    [['--port', 'https'], '--port must be a whole number from 0 to 65535, not "https"'],
+    [['--tls-cert', 'tls.crt'], '--tls-cert and --tls-key go together'],
+    [['--log-level', 'loud'], '--log-level must be one of debug, info, warn, error, not "loud"'],
+    [['--body-limit', '3MiB'], '--body-limit must be a whole number'],
+    [['--kubeconfig', 'kc.yaml', '--no-cluster'], '--kubeconfig and --no-cluster contradict each other'],
+    [['positional'], "Unexpected argument 'positional'"],
+  ] as const) {
+    it(`exits 2 on ${args.join(' ')}`, () => {
+      const r = runToExit([...args]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include(message);
+      expect(r.stderr).to.include('Usage: gapguard serve [options]');
+    });
+  }
+
+  it('exits 2 when the kubeconfig cannot be read', () => {
+    const r = runToExit(['--kubeconfig', join(cwd, 'missing.yaml'), '--cert-dir', join(cwd, 'certs')]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/gapguard serve: cannot start: .*missing\.yaml/);
+  });
+
+  it('prints its usage with --help', () => {
+    const r = runToExit(['--help']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.include('--tls-cert FILE');
+    expect(r.stdout).to.include('?mode=audit');
+  });
+});

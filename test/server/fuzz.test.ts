@@ -1,0 +1,229 @@
+// Property-based: random bodies and randomly mutated AdmissionReviews sent to /validate and
+// /mutate. Every answer is a well-formed AdmissionReview (a patch that applies to the object it was
+// computed for) or a 400/413 with a JSON error; never a 500, a hang or a dead process.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import jsonpatch from 'fast-json-patch';
+import type { KubeObject } from '../../src/workloads/locate.js';
+import { fixablePod, hardenedPod, insecureDeployment, insecurePod } from '../admission/objects.js';
+import { reviewOf, startTestServer, type HttpAnswer, type TestServer } from './harness.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Segment = string | number;
+
+const ENDPOINTS = ['/validate', '/mutate', '/validate/audit', '/mutate/audit', '/validate?mode=audit', '/mutate?mode=audit'];
+
+function cronJob(): KubeObject {
+  const template = (insecureDeployment().spec as { template: unknown }).template;
+  return { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'jobs' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template } } } };
+}
+
+const BASE_REVIEWS: (() => Json)[] = [
+  () => reviewOf(insecurePod()) as unknown as Json,
+  () => reviewOf(fixablePod()) as unknown as Json,
+  () => reviewOf(cronJob()) as unknown as Json,
+  () => reviewOf(insecureDeployment(), { operation: 'UPDATE', oldObject: fixablePod() }) as unknown as Json,
+  () => {
+    const pod = hardenedPod();
+    const debug = structuredClone(pod);
+    (debug.spec as { ephemeralContainers: unknown[] }).ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];
+    return reviewOf(debug, { operation: 'UPDATE', oldObject: pod, subResource: 'ephemeralcontainers' }) as unknown as Json;
+  },
+  () => reviewOf(null, { operation: 'DELETE', oldObject: insecurePod() }) as unknown as Json,
+];
+
+/** Values that steer a mutation onto the paths the server branches on. */
+const INTERESTING: Json[] = ['Pod', 'Deployment', 'CronJob', 'CREATE', 'UPDATE', 'DELETE', 'ephemeralcontainers', 'status', '', '__proto__', 'constructor', null, 0, -1, 1.5, true, [], {}, [null], { containers: null }];
+
+/** Mostly the type Kubernetes gives the field, sometimes anything at all. */
+function field<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | Json> {
+  return fc.oneof({ arbitrary: arb, weight: 5 }, { arbitrary: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>, weight: 1 });
+}
+
+const securityContext = fc.record(
+  {
+    privileged: field(fc.boolean()),
+    allowPrivilegeEscalation: field(fc.boolean()),
+    runAsNonRoot: field(fc.boolean()),
+    runAsUser: field(fc.integer({ min: -1, max: 70000 })),
+    procMount: field(fc.constantFrom('Default', 'Unmasked')),
+    capabilities: field(fc.record({ add: field(fc.array(fc.constantFrom('NET_ADMIN', 'cap_sys_admin', 'NET_BIND_SERVICE', 'ALL', ''))), drop: field(fc.array(fc.constantFrom('ALL', 'all', 'NET_RAW'))) }, { requiredKeys: [] })),
+    seccompProfile: field(fc.record({ type: fc.constantFrom('RuntimeDefault', 'Unconfined', 'Localhost') })),
+    windowsOptions: field(fc.record({ hostProcess: field(fc.boolean()) }, { requiredKeys: [] })),
+  },
+  { requiredKeys: [] },
+);
+const quantity = field(fc.oneof(fc.constantFrom('100m', '1', '512Mi', '1e3', '2Gi', 'lots', ''), fc.integer()));
+const container = fc.record(
+  {
+    name: field(fc.string({ maxLength: 12 })),
+    image: field(fc.constantFrom('nginx', 'ngnix:latest', `nginx@sha256:${'a'.repeat(64)}`, 'localhost:5000/app', 'docker.io/library/postgers:16', '')),
+    securityContext: field(securityContext),
+    env: field(fc.array(fc.record({ name: fc.constantFrom('DB_PASSWORD', 'API_TOKEN', 'LOG_LEVEL', 'DOCKER_HOST'), value: field(fc.constantFrom('hunter2-but-longer', 'true', '12', '/run/secrets/x', 'tcp://docker:2375')) }, { requiredKeys: ['name'] }), { maxLength: 3 })),
+    envFrom: field(fc.array(fc.record({ secretRef: fc.record({ name: fc.string() }) }), { maxLength: 2 })),
+    ports: field(fc.array(fc.record({ containerPort: field(fc.integer({ min: 0, max: 70000 })), hostPort: field(fc.integer({ min: 0, max: 70000 })) }, { requiredKeys: [] }), { maxLength: 2 })),
+    resources: field(fc.record({ limits: field(fc.record({ cpu: quantity, memory: quantity }, { requiredKeys: [] })), requests: field(fc.record({ cpu: quantity, memory: quantity }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+    volumeMounts: field(fc.array(fc.record({ name: fc.constantFrom('sock', 'data'), mountPath: fc.constantFrom('/var/run/docker.sock', '/data') }), { maxLength: 2 })),
+  },
+  { requiredKeys: [] },
+);
+const containers = field(fc.array(container, { maxLength: 3 }));
+const podSpec: fc.Arbitrary<Json> = fc.record(
+  {
+    containers,
+    initContainers: containers,
+    ephemeralContainers: containers,
+    volumes: field(fc.array(fc.record({ name: fc.constantFrom('sock', 'data'), hostPath: field(fc.record({ path: fc.constantFrom('/', '//var/run/docker.sock', '/var/run/../run/containerd/containerd.sock', '/var/log/pods', 'relative') })) }, { requiredKeys: ['name'] }), { maxLength: 2 })),
+    securityContext: field(securityContext),
+    hostNetwork: field(fc.boolean()),
+    hostPID: field(fc.boolean()),
+    hostIPC: field(fc.boolean()),
+    os: field(fc.record({ name: fc.constantFrom('linux', 'windows') })),
+    serviceAccountName: field(fc.string({ maxLength: 8 })),
+    resources: field(fc.record({ limits: field(fc.record({ cpu: quantity, memory: quantity }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<Json>;
+
+/** Puts a pod spec where each judged kind carries it. */
+const WRAP: Record<string, (spec: Json) => KubeObject> = {
+  Pod: (spec) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'fuzz' }, spec }),
+  Deployment: (spec) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'fuzz' }, spec: { template: { metadata: { labels: { app: 'd' } }, spec } } }),
+  CronJob: (spec) => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: 'fuzz' }, spec: { jobTemplate: { spec: { template: { spec } } } } }),
+  PodTemplate: (spec) => ({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: 't', namespace: 'fuzz' }, template: { spec } }),
+};
+
+interface Mutation {
+  at: number;
+  op: 'delete' | 'replace' | 'interesting' | 'duplicate';
+  value: Json;
+  pick: number;
+}
+
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  at: fc.nat(),
+  op: fc.constantFrom<Mutation['op']>('delete', 'replace', 'interesting', 'duplicate'),
+  value: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
+  pick: fc.nat(),
+});
+
+function allPaths(node: Json, prefix: Segment[] = [], out: Segment[][] = []): Segment[][] {
+  if (node !== null && typeof node === 'object') {
+    const entries: [Segment, Json][] = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
+    for (const [key, child] of entries) {
+      const path = [...prefix, key];
+      out.push(path);
+      allPaths(child, path, out);
+    }
+  }
+  return out;
+}
+
+function apply(doc: Json, m: Mutation): Json {
+  const paths = allPaths(doc);
+  if (paths.length === 0) return m.value;
+  const path = paths[m.at % paths.length]!;
+  let parent = doc as Record<Segment, Json>;
+  for (const seg of path.slice(0, -1)) parent = parent[seg] as Record<Segment, Json>;
+  const key = path[path.length - 1]!;
+  if (m.op === 'delete') {
+    if (Array.isArray(parent)) parent.splice(key as number, 1);
+    else delete parent[key];
+  } else if (m.op === 'replace') {
+    parent[key] = m.value;
+  } else if (m.op === 'interesting') {
+    parent[key] = structuredClone(INTERESTING[m.pick % INTERESTING.length]!);
+  } else if (Array.isArray(parent)) {
+    parent.push(structuredClone(parent[key as number]!));
+  } else {
+    parent[`${String(key)}-copy`] = structuredClone(parent[key]!);
+  }
+  return doc;
+}
+
+function uidOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { request?: { uid?: unknown } }).request?.uid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fails unless the answer is a well-formed AdmissionReview for `body`, or a 400/413 JSON error. */
+function checkAnswer(answer: HttpAnswer, body: string): void {
+  if (answer.status !== 200) {
+    expect([400, 413], answer.text).to.include(answer.status);
+    expect(JSON.parse(answer.text)).to.have.property('error').that.is.a('string');
+    return;
+  }
+  const review = JSON.parse(answer.text) as { apiVersion: string; kind: string; response: Record<string, unknown> };
+  expect(review.apiVersion).to.equal('admission.k8s.io/v1');
+  expect(review.kind).to.equal('AdmissionReview');
+  const response = review.response;
+  expect(response.uid).to.equal(uidOf(body));
+  expect(response.allowed).to.be.a('boolean');
+  if (!response.allowed) {
+    const status = response.status as { code: number; message: string };
+    expect(status.code).to.equal(403);
+    expect(status.message).to.be.a('string').and.not.equal('');
+  }
+  for (const warning of (response.warnings as string[] | undefined) ?? []) expect(warning).to.be.a('string').with.length.below(120);
+  for (const value of Object.values((response.auditAnnotations as Record<string, unknown> | undefined) ?? {})) expect(value).to.be.a('string');
+  if (response.patch !== undefined) {
+    expect(response.patchType).to.equal('JSONPatch');
+    const ops = JSON.parse(Buffer.from(response.patch as string, 'base64').toString()) as jsonpatch.Operation[];
+    expect(ops).to.be.an('array').that.is.not.empty;
+    const object = (JSON.parse(body) as { request: { object: unknown } }).request.object;
+    // The API server applies the patch to the object it sent; it must apply cleanly.
+    jsonpatch.applyPatch(structuredClone(object), ops, true);
+  }
+}
+
+describe('server: property-based robustness (fast-check)', function () {
+  this.timeout(120_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  const sendAndCheck = async (endpoint: string, body: string): Promise<void> => {
+    checkAnswer(await server.post(endpoint, body), body);
+  };
+
+  it('answers randomly mutated reviews with a well-formed review or a 400', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(BASE_REVIEWS.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.constantFrom(...ENDPOINTS), async (base, mutations, endpoint) => {
+        const doc = mutations.reduce(apply, BASE_REVIEWS[base]!());
+        await sendAndCheck(endpoint, JSON.stringify(doc));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('answers reviews carrying random pod specs in every judged kind', async () => {
+    await fc.assert(
+      fc.asyncProperty(podSpec, fc.constantFrom(...Object.keys(WRAP)), fc.constantFrom<'CREATE' | 'UPDATE'>('CREATE', 'UPDATE'), fc.constantFrom(...ENDPOINTS), async (spec, kind, operation, endpoint) => {
+        const obj = WRAP[kind]!(spec);
+        const review = reviewOf(obj, { operation, ...(operation === 'UPDATE' ? { oldObject: WRAP[kind]!({ containers: [] }) } : {}) });
+        await sendAndCheck(endpoint, JSON.stringify(review));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('answers arbitrary bodies with a 400', async () => {
+    const body = fc.oneof(fc.string(), fc.json(), fc.string({ unit: 'binary' }));
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom(...ENDPOINTS), async (text, endpoint) => {
+        await sendAndCheck(endpoint, text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is still alive afterwards and logged no internal error', async () => {
+    expect((await server.get('/healthz')).status).to.equal(200);
+    expect(server.logs().filter((l) => l.level === 'error')).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,198 @@
+// Files the server watches: the policy (a broken one is refused, the last good one stays) and the
+// serving certificate (swapped under load without a failed request), plus the client-certificate
+// check of the API server.
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { expect } from 'chai';
+import { generate } from 'selfsigned';
+import { PolicyError } from '../../src/policy/load.js';
+import { createLogger } from '../../src/server/log.js';
+import { ensureSelfSignedCertificate, type CertificateFiles } from '../../src/server/self-signed.js';
+import { startServer } from '../../src/server/server.js';
+import { insecurePod } from '../admission/objects.js';
+import { admissionResponse, admitVia, eventually, metricValue, reviewOf, send, startTestServer, type TestServer } from './harness.js';
+
+function servedFingerprint(port: number, ca: Buffer[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', servername: 'localhost', port, ca }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+function fingerprint(certFile: string): string {
+  return new X509Certificate(readFileSync(certFile)).fingerprint256;
+}
+
+describe('server: policy reload', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startTestServer({ policy: 'mode: enforce\n' });
+  });
+  afterEach(() => server.close());
+
+  const reloads = async (result: string) => metricValue((await server.get('/metrics')).text, 'gapguard_policy_reloads_total', { result });
+  const allowed = async () => (await admitVia(server, '/validate', reviewOf(insecurePod()))).allowed;
+
+  it('refuses a broken policy with a log line and a metric, and keeps the last good one in force', async () => {
+    const policyFile = join(server.dir, 'policy.yaml');
+    expect(await allowed()).to.equal(false);
+    writeFileSync(policyFile, 'mode: enforce\ngaps:\n  privileged: { action: maybe }\n');
+    await eventually(async () => (await reloads('failure')) === 1, 'the failed reload to be counted');
+    const refusal = server.logs().find((l) => l.msg === 'policy reload refused; the last good policy stays in force')!;
+    expect(refusal.level).to.equal('error');
+    expect(refusal.error).to.match(/policy\.yaml:3: gaps\.privileged\.action: must be deny, warn or off/);
+    expect(await allowed()).to.equal(false);
+
+    writeFileSync(policyFile, 'mode: audit\n');
+    await eventually(async () => (await reloads('success')) === 1, 'the good policy to load');
+    expect(await allowed()).to.equal(true);
+    expect(await reloads('failure')).to.equal(1);
+  });
+
+  it('keeps the last good policy when the file disappears', async () => {
+    rmSync(join(server.dir, 'policy.yaml'));
+    await eventually(async () => (await reloads('failure')) === 1, 'the failed reload to be counted');
+    expect(await allowed()).to.equal(false);
+  });
+});
+
+describe('server: startup errors', () => {
+  let dir: string;
+  let certs: CertificateFiles;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gapguard-startup-'));
+    certs = await ensureSelfSignedCertificate(join(dir, 'certs'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (extra: { policyFile?: string; certFile?: string }) =>
+    startServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: { certFile: extra.certFile ?? certs.certFile, keyFile: certs.keyFile },
+      logger: createLogger('error', () => {}),
+      ...(extra.policyFile ? { policyFile: extra.policyFile } : {}),
+    });
+
+  it('refuses to start on a broken policy', async () => {
+    const policyFile = join(dir, 'broken.yaml');
+    writeFileSync(policyFile, 'mode: sometimes\n');
+    const err = await start({ policyFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(PolicyError);
+    expect((err as Error).message).to.include('broken.yaml:1: mode:');
+  });
+
+  it('refuses to start on a certificate that does not match its key', async () => {
+    const other = await ensureSelfSignedCertificate(join(dir, 'other'));
+    const err = await start({ certFile: other.certFile }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/cannot use the TLS files .*tls\.crt, .*tls\.key: /);
+  });
+});
+
+describe('server: certificate reload', () => {
+  let server: TestServer;
+  let next: CertificateFiles;
+  let nextDir: string;
+  before(async () => {
+    server = await startTestServer();
+    nextDir = mkdtempSync(join(tmpdir(), 'gapguard-next-cert-'));
+    next = await ensureSelfSignedCertificate(nextDir);
+  });
+  after(async () => {
+    await server.close();
+    rmSync(nextDir, { recursive: true, force: true });
+  });
+
+  it('swaps certificates under load without failing a request, and refuses a broken one', async () => {
+    const cas = [server.ca, readFileSync(next.caFile)];
+    const keepAlive = new Agent({ keepAlive: true, ca: cas });
+    const body = JSON.stringify(reviewOf(insecurePod(), { uid: 'load' }));
+    const refusals = () => server.logs().filter((l) => l.msg === 'certificate reload refused; the certificate in use stays').length;
+    let stop = false;
+    let answered = 0;
+    const failures: string[] = [];
+    const worker = async (reuseConnections: boolean) => {
+      while (!stop) {
+        try {
+          const answer = await send({ port: server.port, ca: cas, path: '/validate', body, ...(reuseConnections ? { agent: keepAlive } : {}) });
+          admissionResponse(answer, 'load');
+          answered++;
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    };
+    const workers = [true, true, true, false, false, false].map((reuse) => worker(reuse));
+    try {
+      await eventually(() => answered > 20, 'the load to start');
+      // Written in place and in the wrong order, as a careless script would: for a moment the key
+      // does not match the certificate, and that state must be refused, not served.
+      copyFileSync(next.keyFile, server.certs.keyFile);
+      await eventually(() => refusals() > 0, 'the new key next to the old certificate to be refused');
+      copyFileSync(next.certFile, server.certs.certFile);
+      await eventually(async () => (await servedFingerprint(server.port, cas)) === fingerprint(next.certFile), 'the new certificate to be served');
+      const served = answered;
+      await eventually(() => answered > served + 20, 'more requests on the new certificate');
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+      keepAlive.destroy();
+    }
+    expect(failures).to.deep.equal([]);
+    expect(server.logs().some((l) => l.msg === 'certificate reloaded')).to.equal(true);
+
+    const before = refusals();
+    writeFileSync(server.certs.certFile, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    await eventually(() => refusals() > before, 'the broken certificate to be refused');
+    expect(await servedFingerprint(server.port, cas)).to.equal(fingerprint(next.certFile));
+  });
+});
+
+describe('server: client certificates (--client-ca)', () => {
+  let server: TestServer;
+  let client: { cert: Buffer; key: Buffer };
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gapguard-client-ca-'));
+    const certs = await ensureSelfSignedCertificate(join(dir, 'certs'));
+    const signed = await generate([{ name: 'commonName', value: 'kube-apiserver' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      ca: { cert: readFileSync(certs.caFile, 'utf8'), key: readFileSync(join(dir, 'certs', 'ca.key'), 'utf8') },
+      extensions: [{ name: 'extKeyUsage', clientAuth: true }],
+    });
+    client = { cert: Buffer.from(signed.cert), key: Buffer.from(signed.private) };
+    server = await startTestServer({ dir, clientCaFile: certs.caFile });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(server.dir, { recursive: true, force: true });
+  });
+
+  it('answers admission only to a client with a certificate from the client CA', async () => {
+    const review = reviewOf(insecurePod());
+    const anonymous = await send({ port: server.port, ca: server.ca, path: '/validate', body: JSON.stringify(review) });
+    expect(anonymous.status).to.equal(401);
+    expect(JSON.parse(anonymous.text)).to.have.property('error').that.match(/client certificate signed by the configured client CA is required/);
+    const authenticated = await send({ port: server.port, ca: server.ca, path: '/validate', body: JSON.stringify(review), ...client });
+    expect(admissionResponse(authenticated, review.request.uid).allowed).to.equal(false);
+  });
+
+  it('keeps probes and metrics open to clients without a certificate', async () => {
+    expect((await send({ port: server.port, ca: server.ca, path: '/healthz' })).status).to.equal(200);
+    expect((await send({ port: server.port, ca: server.ca, path: '/readyz' })).status).to.equal(200);
+    expect((await send({ port: server.port, ca: server.ca, path: '/metrics' })).status).to.equal(200);
+  });
+});
