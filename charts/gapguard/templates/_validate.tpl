@@ -1,0 +1,16 @@
+{{/*
+Rules that tie several values together, with the reason in the message. values.schema.json checks
+each value on its own.
+*/}}
+{{- define "gapguard.validateValues" -}}
+{{- $v := .Values -}}
+{{- if and (not $v.server.enabled) (not $v.webhook.url) -}}
+{{- fail "webhook.url is required when server.enabled is false: with no server in the cluster, the webhook configurations need the address of the one outside it" -}}
+{{- end -}}
+{{- if and $v.webhook.url (not $v.webhook.caBundle) -}}
+{{- fail "webhook.caBundle is required with webhook.url: the base64 PEM of the CA that signed the out-of-cluster server's certificate" -}}
+{{- end -}}
+{{- if and $v.server.enabled (eq $v.tls.mode "secret") (not $v.tls.secret.name) -}}
+{{- fail "tls.secret.name is required when tls.mode is secret: the name of an existing kubernetes.io/tls Secret in the release namespace" -}}
+{{- end -}}
+{{- end -}}

