@@ -1,6 +1,6 @@
-// Kubernetes' own Pod Security Admission fixtures (shared/conformance/psa) against gapguard: every
+// Kubernetes' own Pod Security Admission fixtures (test/conformance/psa) against gapguard: every
 // case of mapping.json is one test, none skipped. `present` means at least one finding of each
-// listed gap, `absent` means none. The data lives beside the repository, wherever it is cloned.
+// listed gap, `absent` means none. The data is a copy of shared/conformance/psa.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -8,7 +8,9 @@ import { evaluate } from '../src/engine/engine.js';
 import type { GapId } from '../src/engine/types.js';
 import { makeContext, readYamlDocs, repoRoot } from './helpers.js';
 
-const PSA_DIR = join(repoRoot, '..', 'shared', 'conformance', 'psa');
+// A copy of shared/conformance/psa (Apache-2.0, see its LICENSE), kept in the repository so CI's
+// fresh clone has it.
+const PSA_DIR = join(repoRoot, 'test', 'conformance', 'psa');
 
 interface PsaCase {
   file: string;
