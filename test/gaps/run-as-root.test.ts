@@ -80,6 +80,17 @@ describe('run-as-root', () => {
     expect(findingsOf(fixed, 'run-as-root')).to.deep.equal([]);
   });
 
+  it('counts drop: [all] in any case as dropping everything, but not CAP_ALL, which no runtime knows', () => {
+    const pod = (drop: string[]) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'app', image: 'app', securityContext: { runAsNonRoot: true, capabilities: { drop } } }] },
+    });
+    expect(findingsOf(pod(['all']), 'run-as-root')).to.deep.equal([]);
+    expect(summary(findingsOf(pod(['CAP_ALL']), 'run-as-root'))).to.deep.equal([at(NOT_DROPPED, 'spec.containers[0]', 'capabilities.drop')]);
+  });
+
   it('appends ALL to a drop list and keeps the added capabilities', () => {
     const fixed = withFixes(fixture('run-as-root', 'fail', 'drop-some'));
     expect(valueAt(fixed, 'spec.containers[0].securityContext.capabilities')).to.deep.equal({
