@@ -1,8 +1,8 @@
 // Finds every pod spec in an object: a Pod's own spec, the template of every controller kind, the
 // job template of a CronJob. Skipping a controller kind is a known bypass of admission tools, so the
 // table below lists every kind that carries a pod template.
-import { assertPodSpecShape } from './shape.js';
-import type { ContainerList, ContainerRef, PodSpec, PodTarget, Segment } from './types.js';
+import { assertPodSpecShape, assertPodStatusShape } from './shape.js';
+import type { ContainerList, ContainerRef, ContainerStatus, PodSpec, PodTarget, Segment, StatusRef } from './types.js';
 
 /** Path from the object root to the pod metadata and spec, per kind. */
 const POD_TEMPLATE_PATHS: Record<string, Segment[]> = {
@@ -20,6 +20,13 @@ const POD_TEMPLATE_PATHS: Record<string, Segment[]> = {
 export const JUDGED_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
 
 const CONTAINER_LISTS: readonly ContainerList[] = ['initContainers', 'containers', 'ephemeralContainers'];
+
+/** Where a Pod's status reports on each container list. */
+const STATUS_LISTS: Record<ContainerList, string> = {
+  initContainers: 'initContainerStatuses',
+  containers: 'containerStatuses',
+  ephemeralContainers: 'ephemeralContainerStatuses',
+};
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -65,6 +72,25 @@ export function objectName(obj: KubeObject): string {
   return '';
 }
 
+/** A Pod's container statuses, each paired with the spec container of the same name in its list. */
+function containerStatuses(status: unknown, containers: readonly ContainerRef[]): StatusRef[] {
+  if (status === undefined || status === null) return [];
+  assertPodStatusShape(status, ['status']);
+  const refs: StatusRef[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const field = STATUS_LISTS[list];
+    const items = (status as Record<string, ContainerStatus[] | undefined>)[field];
+    if (!items) continue;
+    items.forEach((s, index) => {
+      if (!isObject(s)) return;
+      const name = typeof s.name === 'string' ? s.name : `${field}[${index}]`;
+      const container = containers.find((c) => c.list === list && c.name === name);
+      refs.push({ status: s, path: ['status', field, index], name, ...(container ? { container } : {}) });
+    });
+  }
+  return refs;
+}
+
 /**
  * The pod spec of an object (every judged kind carries exactly one), or null when its kind carries none.
  * Throws InputError when a judged kind lacks its spec or has fields of the wrong type.
@@ -103,6 +129,7 @@ export function locatePodTarget(obj: KubeObject, defaultNamespace: string): PodT
   return {
     spec: podSpec,
     specPath,
+    statuses: kind === 'Pod' ? containerStatuses(obj.status, containers) : [],
     labels: stringMap(isObject(templateMeta) ? templateMeta.labels : undefined),
     namespace,
     workloadName: objectName(obj),

@@ -69,6 +69,18 @@ const podSpec: Schema = {
   resources,
 };
 
+const containerStatus: Schema = {
+  name: 'string',
+  image: 'string',
+  imageID: 'string',
+  state: { running: { startedAt: 'string' } },
+};
+const podStatus: Schema = {
+  initContainerStatuses: [containerStatus],
+  containerStatuses: [containerStatus],
+  ephemeralContainerStatuses: [containerStatus],
+};
+
 function check(value: unknown, schema: Schema, path: Segment[]): void {
   // null is how YAML spells an empty field; Kubernetes treats it as unset.
   if (value === null || value === undefined) return;
@@ -113,4 +125,9 @@ function article(kind: string): string {
 /** Throws ShapeError naming the first field whose type is wrong. */
 export function assertPodSpecShape(spec: unknown, path: readonly Segment[]): void {
   check(spec, podSpec, [...path]);
+}
+
+/** Throws ShapeError naming the first field of a Pod's status whose type is wrong. */
+export function assertPodStatusShape(status: unknown, path: readonly Segment[]): void {
+  check(status, podStatus, [...path]);
 }

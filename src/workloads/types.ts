@@ -89,6 +89,24 @@ export interface ContainerRef {
   name: string;
 }
 
+/** What the kubelet reports about one container of a Pod (`status.*ContainerStatuses[]`). */
+export interface ContainerStatus {
+  name?: string;
+  image?: string;
+  /** The digest the container runs, as the runtime resolved it (`repo@sha256:...`). */
+  imageID?: string;
+  state?: { running?: { startedAt?: string } | null } | null;
+}
+
+/** One container status of a Pod, with the spec container of the same name when there is one. */
+export interface StatusRef {
+  status: ContainerStatus;
+  /** Path from the object root to the status entry. */
+  path: Segment[];
+  name: string;
+  container?: ContainerRef;
+}
+
 /** One pod spec inside an object: a Pod's spec or a controller's template. */
 export interface PodTarget {
   spec: PodSpec;
@@ -101,5 +119,7 @@ export interface PodTarget {
   workloadName: string;
   serviceAccount: string;
   containers: ContainerRef[];
+  /** A Pod's container statuses (running state); empty for templates and Pods without status. */
+  statuses: StatusRef[];
   windows: boolean;
 }
