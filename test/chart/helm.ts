@@ -11,10 +11,13 @@ const execFileAsync = promisify(execFile);
 
 export const chartDir = join(repoRoot, 'charts/gapguard');
 
+/** helm 4, or helm 3, which the chart must keep working with. */
+export type HelmBinary = 'helm' | 'helm3';
+
 /** Where scripts/install-helm.sh puts helm. */
-export function helmPath(): string {
+export function helmPath(binary: HelmBinary = 'helm'): string {
   const tools = process.env.GAPGUARD_TOOLS || join(homedir(), '.cache/gapguard-tools');
-  const helm = join(tools, 'bin/helm');
+  const helm = join(tools, 'bin', binary);
   if (!existsSync(helm)) throw new Error(`helm is not installed at ${helm}: run scripts/install-helm.sh`);
   return helm;
 }
@@ -26,9 +29,9 @@ export interface HelmResult {
 }
 
 /** Runs helm with the arguments; never throws on a non-zero exit. Asynchronous, so a test server in this process can answer it. */
-export async function helm(args: string[]): Promise<HelmResult> {
+export async function helm(args: string[], binary: HelmBinary = 'helm'): Promise<HelmResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(helmPath(), args, { cwd: repoRoot, maxBuffer: 32 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync(helmPath(binary), args, { cwd: repoRoot, maxBuffer: 32 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -52,6 +55,7 @@ export interface RenderOptions {
   release?: string;
   /** More helm template arguments (e.g. --dry-run=server --kubeconfig FILE). */
   args?: string[];
+  binary?: HelmBinary;
 }
 
 /** `helm template` of the chart; the result of a failed render carries its stderr. */
@@ -69,7 +73,7 @@ export async function template(options: RenderOptions = {}): Promise<HelmResult>
       '--values',
       valuesFile,
       ...(options.args ?? []),
-    ]);
+    ], options.binary);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
