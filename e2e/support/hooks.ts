@@ -1,0 +1,25 @@
+// Mocha global fixtures (e2e/.mocharc.json requires this file): one cluster and one gapguard server
+// for the whole run, torn down after it, also when the setup fails or the run is interrupted.
+import { setUp, tearDown, tearDownNow } from './suite.js';
+
+function onSignal(signal: NodeJS.Signals): void {
+  process.stderr.write(`\ne2e: ${signal}: tearing down the cluster and the server\n`);
+  tearDownNow();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+export async function mochaGlobalSetup(): Promise<void> {
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await setUp();
+  } catch (err) {
+    // Mocha runs no global teardown after a failed setup.
+    await tearDown();
+    throw err;
+  }
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await tearDown();
+}

@@ -1,0 +1,168 @@
+// The suite's one cluster and one gapguard server, set up once for all scenario files (global
+// setup in hooks.ts) and always torn down: the control plane from e2e/scripts, the server as a
+// child process, the chart installed with helm and the out-of-cluster URL.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCa, makeServingPair } from './certs.js';
+import { freePort, GapguardServer } from './gapguard.js';
+import { chartDir, repoRoot, scriptsDir } from './paths.js';
+import { run, runOk, type RunResult } from './run.js';
+
+export const RELEASE = 'gapguard';
+/** The release namespace, which the chart always leaves out of the webhooks. */
+export const RELEASE_NAMESPACE = 'gapguard-system';
+
+export interface Env {
+  workdir: string;
+  bin: string;
+  kubeconfig: string;
+  apiServer: string;
+  apiServerCaFile: string;
+  token: string;
+  auditLog: string;
+  gapguard: GapguardServer;
+  /** The webhook URL the chart points both configurations at. */
+  webhookUrl: string;
+  /** The CA(s) the server's current certificate chains to, PEM. */
+  servingCaPem: string;
+  /** Where certificates are made; the server's serving pair is serving.crt/serving.key in it. */
+  certDir: string;
+}
+
+let current: Env | undefined;
+let workdir: string | undefined;
+let clusterStarted = false;
+
+export function env(): Env {
+  if (!current) throw new Error('the e2e environment is not set up (run with --config e2e/.mocharc.json)');
+  return current;
+}
+
+function toolEnv(): NodeJS.ProcessEnv {
+  const e = env();
+  // helm keeps its caches in the workdir, so the suite writes nothing under $HOME but the binaries.
+  return { ...process.env, KUBECONFIG: e.kubeconfig, HELM_CACHE_HOME: join(e.workdir, 'helm/cache'), HELM_CONFIG_HOME: join(e.workdir, 'helm/config'), HELM_DATA_HOME: join(e.workdir, 'helm/data') };
+}
+
+export function kubectl(args: readonly string[], input?: string): Promise<RunResult> {
+  return run(join(env().bin, 'kubectl'), ['--request-timeout=30s', ...args], { env: toolEnv(), input, timeoutMs: 60_000 });
+}
+
+export function helm(args: readonly string[]): Promise<RunResult> {
+  return run(join(env().bin, 'helm'), args, { env: toolEnv(), timeoutMs: 120_000 });
+}
+
+/** helm install of the chart with the out-of-cluster URL, trusting caBundlePem. */
+export async function installChart(caBundlePem: string): Promise<void> {
+  const e = env();
+  const r = await helm(['install', RELEASE, chartDir, '--namespace', RELEASE_NAMESPACE, '--create-namespace', '--set', 'server.enabled=false', '--set', `webhook.url=${e.webhookUrl}`, '--set', `webhook.caBundle=${Buffer.from(caBundlePem).toString('base64')}`]);
+  if (r.code !== 0) throw new Error(`helm install failed:\n${r.stderr}${r.stdout}`);
+}
+
+/** The policy the chart renders for the server, read back from the ConfigMap helm created. */
+async function writeChartPolicy(file: string): Promise<void> {
+  const r = await kubectl(['-n', RELEASE_NAMESPACE, 'get', 'configmap', `${RELEASE}-policy`, '-o', 'jsonpath={.data.policy\\.yaml}']);
+  if (r.code !== 0 || !r.stdout.trim()) throw new Error(`cannot read the chart's policy ConfigMap: ${r.stderr}`);
+  writeFileSync(file, r.stdout);
+}
+
+function readClusterEnv(file: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export ([A-Z0-9_]+)='(.*)'$/.exec(line);
+    if (m) vars[m[1]!] = m[2]!;
+  }
+  return vars;
+}
+
+function log(message: string): void {
+  process.stderr.write(`e2e: ${message}\n`);
+}
+
+export async function setUp(): Promise<void> {
+  const started = Date.now();
+  workdir = mkdtempSync(join(tmpdir(), 'gapguard-e2e-'));
+  const clusterDir = join(workdir, 'cluster');
+  mkdirSync(clusterDir);
+  log(`workdir ${workdir}`);
+
+  // A no-op when the binaries are cached; the first run on a machine builds them (about 5 minutes).
+  const built = await run(join(scriptsDir, 'build-binaries.sh'), [], { timeoutMs: 30 * 60_000 });
+  if (built.code !== 0) throw new Error(`build-binaries.sh failed:\n${built.stderr}`);
+  const bin = built.stdout.trim().split('\n').pop()!;
+
+  // The apiserver's audit log is where audit annotations of webhooks can be read, as an operator would.
+  const auditLog = join(workdir, 'audit.log');
+  const auditPolicy = join(workdir, 'audit-policy.yaml');
+  writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n    resources:\n      - group: ""\n        resources: [pods, pods/ephemeralcontainers]\n      - group: apps\n      - group: batch\n  - level: None\n');
+  clusterStarted = true;
+  await runOk(join(scriptsDir, 'cluster-up.sh'), [clusterDir], {
+    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}` },
+    timeoutMs: 10 * 60_000,
+  });
+  const vars = readClusterEnv(join(clusterDir, 'cluster.env'));
+
+  const certDir = join(workdir, 'certs');
+  mkdirSync(certDir);
+  const ca = await makeCa(certDir, 'ca-1');
+  const serving = await makeServingPair(certDir, 'serving', ca);
+  const port = await freePort();
+  current = {
+    workdir,
+    bin,
+    kubeconfig: vars.KUBECONFIG!,
+    apiServer: vars.GAPGUARD_E2E_SERVER!,
+    apiServerCaFile: vars.GAPGUARD_E2E_CA_FILE!,
+    token: vars.GAPGUARD_E2E_TOKEN!,
+    auditLog,
+    webhookUrl: `https://127.0.0.1:${port}`,
+    servingCaPem: readFileSync(ca.certFile, 'utf8'),
+    certDir,
+    gapguard: new GapguardServer({ port, certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') }),
+  };
+  // Installed before the server starts so that the server runs the policy the chart renders; the
+  // only namespaces that exist yet are the chart's (excluded) and the default ones (audit, fail open).
+  await installChart(current.servingCaPem);
+  await writeChartPolicy(current.gapguard.options.policyFile);
+  await current.gapguard.start(current.servingCaPem);
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: apiserver ${current.apiServer}, gapguard ${current.webhookUrl} (pid ${current.gapguard.pid})`);
+}
+
+export async function tearDown(): Promise<void> {
+  if (current) await current.gapguard.stop();
+  if (workdir && clusterStarted) {
+    const down = await run(join(scriptsDir, 'cluster-down.sh'), [join(workdir, 'cluster')]);
+    if (down.code !== 0) process.stderr.write(down.stderr);
+  }
+  finish();
+}
+
+/** For SIGINT/SIGTERM: the same teardown, synchronously, since the process exits right after. */
+export function tearDownNow(): void {
+  current?.gapguard.killNow();
+  if (workdir && clusterStarted) spawnSync(join(scriptsDir, 'cluster-down.sh'), [join(workdir, 'cluster')], { stdio: 'inherit' });
+  finish();
+}
+
+/**
+ * Keeps the logs of the run (gapguard, apiserver and its audit log, controller-manager, etcd) in
+ * e2e/.work/last-run/ (git-ignored; replaced by the next run), then removes the workdir.
+ */
+function finish(): void {
+  const dir = workdir;
+  workdir = undefined;
+  clusterStarted = false;
+  current = undefined;
+  if (!dir || !existsSync(dir)) return;
+  const kept = join(repoRoot, 'e2e/.work/last-run');
+  rmSync(kept, { recursive: true, force: true });
+  mkdirSync(kept, { recursive: true });
+  for (const from of [dir, join(dir, 'cluster')]) {
+    if (!existsSync(from)) continue;
+    for (const f of readdirSync(from)) if (f.endsWith('.log') || f === 'policy.yaml') cpSync(join(from, f), join(kept, f));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  log(`logs of this run: ${kept}`);
+}
