@@ -24,7 +24,7 @@ function where(place: FindingPlace): string {
 }
 
 export function warningText(prefix: string, { finding, place }: PlacedFinding): string {
-  const text = `${prefix}${finding.rule}: ${where(place)}`;
+  const text = `${prefix}${finding.rule}: ${where(place)}${finding.detail ? `, ${finding.detail}` : ''}`;
   return text.length < MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 2)}…`;
 }
 
@@ -39,7 +39,8 @@ export function capWarnings(warnings: string[]): string[] {
 export function denyMessage(subject: string, denied: readonly PlacedFinding[]): string {
   const lines = denied.map(({ finding, place }) => {
     const container = place.container === undefined ? '' : `container "${place.container}", `;
-    return `- ${finding.rule} (${container}${finding.path}): ${finding.remediation}`;
+    const detail = finding.detail ? `, ${finding.detail}` : '';
+    return `- ${finding.rule} (${container}${finding.path}${detail}): ${finding.remediation}`;
   });
   const count = denied.length === 1 ? 'a gap' : `${denied.length} gaps`;
   return `gapguard denied ${subject}: ${count} to close first\n${lines.join('\n')}`;

@@ -80,7 +80,7 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
       if (waived) continue;
       const fixable = fix && f.fix !== undefined && f.fix.length > 0;
       if (fixable) intents.push(...f.fix!);
-      findings.push({
+      const finding: Finding = {
         gap: f.gap,
         rule: f.rule,
         severity: f.severity,
@@ -89,7 +89,9 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
         message: f.message,
         remediation: f.remediation,
         fixable,
-      });
+      };
+      if (f.detail) finding.detail = f.detail;
+      findings.push(finding);
     }
   }
 

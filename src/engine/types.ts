@@ -38,6 +38,8 @@ export interface CheckFinding {
   fix?: FixIntent[];
   /** The container the finding is about, when it is about one (used by exemptions on images). */
   container?: ContainerRef;
+  /** A few words the one-line admission answer adds to the rule and place (`built 412 days ago`). */
+  detail?: string;
 }
 
 export interface Finding {
@@ -49,6 +51,7 @@ export interface Finding {
   message: string;
   remediation: string;
   fixable: boolean;
+  detail?: string;
 }
 
 /** Facts about one image reference, fetched from a registry before evaluation. */

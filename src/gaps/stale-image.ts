@@ -57,6 +57,7 @@ export const staleImage: GapCheck = {
           `more than the ${maxDays}-day limit: it carries every vulnerability disclosed since then.`,
         remediation: 'Rebuild the image on a regular cycle, re-scan it after the rebuild, and redeploy with the new digest.',
         container: c,
+        detail: `built ${ageDays} days ago`,
       });
     }
 

@@ -9,6 +9,17 @@ export interface FactsCacheOptions {
   maxEntries: number;
 }
 
+/**
+ * How the lookup of one image went: served from the cache, fetched within the budget, failed (now
+ * or recently: failures are remembered for a short while), or still running at the deadline.
+ */
+export type LookupOutcome = 'hit' | 'miss-resolved' | 'failed' | 'timed-out';
+
+export type ImageLookup =
+  | { outcome: 'hit' | 'miss-resolved'; facts: ImageFacts }
+  | { outcome: 'failed'; error: string }
+  | { outcome: 'timed-out' };
+
 interface Entry {
   facts: ImageFacts | undefined;
   error: string | undefined;
@@ -36,24 +47,22 @@ export class ImageFactsCache {
   }
 
   /**
-   * Facts for each image, waiting at most `budgetMs`; images still unresolved then are left out
-   * (their lookups go on and fill the cache for the next request).
+   * Looks each image up, waiting at most `budgetMs`, and says per image how it went. Lookups still
+   * running at the deadline go on and fill the cache for the next request.
    */
-  async prefetch(images: readonly string[], budgetMs: number): Promise<{ facts: Map<string, ImageFacts>; errors: Map<string, string> }> {
-    const facts = new Map<string, ImageFacts>();
-    const errors = new Map<string, string>();
+  async prefetch(images: readonly string[], budgetMs: number): Promise<Map<string, ImageLookup>> {
+    const results = new Map<string, ImageLookup>();
     const pending: Promise<void>[] = [];
     for (const image of new Set(images)) {
       const cached = this.entries.get(image);
       if (cached && cached.expires > this.now()) {
-        if (cached.facts) facts.set(image, cached.facts);
-        if (cached.error) errors.set(image, cached.error);
+        results.set(image, cached.facts ? { outcome: 'hit', facts: cached.facts } : { outcome: 'failed', error: cached.error! });
         continue;
       }
+      results.set(image, { outcome: 'timed-out' });
       pending.push(
         this.load(image).then((e) => {
-          if (e.facts) facts.set(image, e.facts);
-          if (e.error) errors.set(image, e.error);
+          results.set(image, e.facts ? { outcome: 'miss-resolved', facts: e.facts } : { outcome: 'failed', error: e.error! });
         }),
       );
     }
@@ -63,7 +72,8 @@ export class ImageFactsCache {
       await Promise.race([Promise.all(pending), deadline]);
       clearTimeout(timer);
     }
-    return { facts, errors };
+    // A copy: lookups that finish later must not change an answer already given.
+    return new Map(results);
   }
 
   private load(image: string): Promise<Entry> {

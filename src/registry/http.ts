@@ -34,6 +34,10 @@ export function httpGet(url: URL, options: HttpOptions): Promise<HttpResponse> {
       res.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url.host} within ${options.timeoutMs} ms`)), options.timeoutMs);
+    // A registry call never keeps the process alive: callers wait on their own budget, and a
+    // lookup still running at exit (a hung registry after the scan's budget) is abandoned.
+    timer.unref();
+    req.on('socket', (socket) => socket.unref());
     req.on('close', () => clearTimeout(timer));
     req.on('error', reject);
     req.end();

@@ -1,7 +1,7 @@
 // Finds every pod spec in an object: a Pod's own spec, the template of every controller kind, the
 // job template of a CronJob. Skipping a controller kind is a known bypass of admission tools, so the
 // table below lists every kind that carries a pod template.
-import { assertPodSpecShape, assertPodStatusShape } from './shape.js';
+import { assertPodSpecShape, assertPodStatusShape, ShapeError } from './shape.js';
 import type { ContainerList, ContainerRef, ContainerStatus, PodSpec, PodTarget, Segment, StatusRef } from './types.js';
 
 /** Path from the object root to the pod metadata and spec, per kind. */
@@ -137,4 +137,22 @@ export function locatePodTarget(obj: KubeObject, defaultNamespace: string): PodT
     containers,
     windows: podSpec.os?.name === 'windows',
   };
+}
+
+/**
+ * The images of every container of an object's pod spec, for registry lookups before evaluation.
+ * None for kinds without a pod spec and for malformed objects: evaluation reports those.
+ */
+export function podImages(obj: unknown): string[] {
+  if (!isObject(obj)) return [];
+  try {
+    const images: string[] = [];
+    for (const c of locatePodTarget(obj as KubeObject, 'default')?.containers ?? []) {
+      if (c.container.image) images.push(c.container.image);
+    }
+    return images;
+  } catch (err) {
+    if (err instanceof InputError || err instanceof ShapeError) return [];
+    throw err;
+  }
 }

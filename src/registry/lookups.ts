@@ -1,0 +1,103 @@
+// Registry facts for the images an evaluation is about to judge, shared by the webhook and the
+// scanner: which images need facts under the policy, one cache for every request, and the note an
+// answer carries when an image's facts did not arrive in time. The checks stay synchronous: facts
+// are fetched first, then the engine runs on whatever arrived.
+import { ruleSettings } from '../engine/engine.js';
+import type { ImageFacts } from '../engine/types.js';
+import { parseImageReference } from '../images/reference.js';
+import type { Policy } from '../policy/types.js';
+import { ImageFactsCache, type ImageLookup } from './cache.js';
+import { RegistryClient, type RegistryOptions } from './client.js';
+
+export interface ImageLookupConfig {
+  /** How long one evaluation waits for facts; images without facts by then are judged without. */
+  budgetMs: number;
+  /** Hosts spoken to over plain HTTP (development registries only). */
+  plainHttp: string[];
+  /** Extra CA certificates (PEM) trusted for registry TLS. */
+  ca?: string;
+  /** Basic credentials per registry host; never logged. */
+  credentials: RegistryOptions['credentials'];
+}
+
+/** Per image: how its lookup went. Images that need no facts are absent. */
+export type ImageLookups = ReadonlyMap<string, ImageLookup>;
+
+/** A tag can move to a new digest: remembered for minutes. Failures briefly, so an outage is not hammered. */
+const CACHE_OPTIONS = { ttlMs: 5 * 60_000, failureTtlMs: 15_000, maxEntries: 10_000 };
+/** Each registry call; a lookup outlives the budget of the request that started it and fills the cache. */
+const CALL_TIMEOUT_MS = 10_000;
+const NO_LOOKUPS: ImageLookups = new Map();
+
+/**
+ * The images whose facts the policy can use: build times for stale-image (every image), digests
+ * for the pin fix of unverified-image/not-pinned (images without a digest). References that do not
+ * parse are not looked up; unverified-image reports them.
+ */
+function imagesNeedingFacts(images: readonly string[], policy: Policy): string[] {
+  const stale = ruleSettings(policy, { gap: 'stale-image', rule: 'stale-image/old-image' }).action !== 'off';
+  const pinRule = ruleSettings(policy, { gap: 'unverified-image', rule: 'unverified-image/not-pinned' });
+  const pin = pinRule.action !== 'off' && pinRule.fix;
+  if (!stale && !pin) return [];
+  return images.filter((image) => {
+    const parsed = parseImageReference(image);
+    return parsed.ok && (stale || parsed.ref.digest === undefined);
+  });
+}
+
+export class ImageLookupService {
+  private readonly cache: ImageFactsCache;
+
+  /** `onFailure` hears each failed lookup once (not each request that finds it in the cache). */
+  constructor(
+    readonly config: ImageLookupConfig,
+    onFailure?: (image: string, error: string) => void,
+  ) {
+    const client = new RegistryClient({
+      timeoutMs: CALL_TIMEOUT_MS,
+      plainHttp: config.plainHttp,
+      ...(config.ca ? { ca: config.ca } : {}),
+      credentials: config.credentials,
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    this.cache = new ImageFactsCache(async (image) => {
+      const parsed = parseImageReference(image);
+      if (!parsed.ok) throw new Error(`not a valid image reference: ${parsed.problem}`);
+      try {
+        return await client.facts(parsed.ref);
+      } catch (err) {
+        onFailure?.(image, (err as Error).message);
+        throw err;
+      }
+    }, CACHE_OPTIONS);
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Looks up the images the policy needs facts for, waiting at most the budget. */
+  lookUp(images: readonly string[], policy: Policy): Promise<ImageLookups> {
+    const wanted = imagesNeedingFacts(images, policy);
+    return wanted.length ? this.cache.prefetch(wanted, this.config.budgetMs) : Promise.resolve(NO_LOOKUPS);
+  }
+}
+
+/** The facts that arrived, as the engine's context reads them. */
+export function factsFrom(lookups: ImageLookups): (image: string) => ImageFacts | undefined {
+  return (image) => {
+    const lookup = lookups.get(image);
+    return lookup && 'facts' in lookup ? lookup.facts : undefined;
+  };
+}
+
+/**
+ * What an answer says about an image whose facts did not arrive; undefined when they did. Short
+ * by default (admission warnings are one line); `withError` adds the registry's error for the
+ * scanner's report. Registry errors name hosts and statuses, never credentials.
+ */
+export function missingFactsNote(image: string, lookup: ImageLookup | undefined, withError = false): string | undefined {
+  if (!lookup || 'facts' in lookup) return undefined;
+  const why = lookup.outcome === 'timed-out' ? 'lookup timed out' : withError ? `lookup failed: ${lookup.error}` : 'lookup failed';
+  return `no registry facts for "${image}" (${why}): stale-image and digest pin skipped`;
+}
