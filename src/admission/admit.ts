@@ -5,7 +5,8 @@ import type { Operation as PatchOperation } from 'fast-json-patch';
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
-import { JUDGED_KINDS, isObject, objectName, type KubeObject } from '../workloads/locate.js';
+import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
+import { JUDGED_KINDS, isObject, objectName, podImages, type KubeObject } from '../workloads/locate.js';
 import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, warningText, type PlacedFinding } from './messages.js';
 import { placeOf } from './place.js';
 import { BadReviewError } from './review.js';
@@ -33,6 +34,8 @@ export interface AdmitOptions {
   /** The caller asked for `?mode=audit`: the answer can never deny or patch. */
   auditOnly: boolean;
   now: Date;
+  /** Registry facts fetched for the request's images; without them no image has facts. */
+  imageLookups?: ImageLookups;
 }
 
 export interface RecordedFinding {
@@ -51,6 +54,18 @@ export interface AdmissionOutcome {
   findings: RecordedFinding[];
   /** Why the request was allowed without being judged. */
   skipped?: string;
+  /** How the registry lookups of the request's images went, when there were any. */
+  imageLookups?: ImageLookups;
+}
+
+/** A request that will be judged: what was decided about it before the evaluation. */
+export interface AdmissionSubject {
+  request: AdmissionRequest;
+  object: KubeObject;
+  namespace: string;
+  name: string;
+  mode: Exclude<AdmissionMode, 'off'>;
+  gvk: string;
 }
 
 // Kinds are looked up with their API group so that a custom resource that happens to be called
@@ -106,7 +121,7 @@ function record(p: PlacedFinding, outcome: FindingOutcome): RecordedFinding {
 
 type Answer = Pick<AdmissionOutcome, 'response' | 'decision' | 'findings'>;
 
-function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, mode: AdmissionMode, subject: string, uid: string): Answer {
+function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, mode: AdmissionMode, subject: string, uid: string, notes: string[]): Answer {
   const denied: PlacedFinding[] = [];
   const warnings: string[] = [];
   const findings: RecordedFinding[] = [];
@@ -128,6 +143,8 @@ function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) =>
   const decision: Decision = denied.length ? 'deny' : findings.some((f) => f.outcome === 'audit') ? 'audit' : warnings.length ? 'warn' : 'allow';
   const response: AdmissionResponse = { uid, allowed: denied.length === 0, auditAnnotations: annotations(decision, placed) };
   if (denied.length) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(subject, denied) };
+  // Notes (images without registry facts) are said, but are not findings: they change no decision.
+  warnings.push(...notes);
   if (warnings.length) response.warnings = capWarnings(warnings);
   return { response, decision, findings };
 }
@@ -151,16 +168,20 @@ function mutate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => b
   return { response, decision, findings: ops.length ? patchable.map((p) => record(p, 'patch')) : [] };
 }
 
+function skipped(uid: string, mode: AdmissionMode, namespace: string, name: string, reason: string): AdmissionOutcome {
+  return { response: { uid, allowed: true }, decision: 'skip', mode, namespace, name, findings: [], skipped: reason };
+}
+
 /**
- * Answers one admission request. Throws BadReviewError for a judged request without a usable
- * object, and the engine's InputError or ShapeError for an object of the wrong shape.
+ * Decides whether a request is judged: the answer for a request that is not, else the subject to
+ * judge. Throws BadReviewError for a judged request without a usable object.
  */
-export function admit(endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, options: AdmitOptions): AdmissionOutcome {
+export function admissionSubject(request: AdmissionRequest, sources: AdmissionSources, auditOnly: boolean): AdmissionOutcome | AdmissionSubject {
   const { uid, operation, kind } = request;
   const namespace = request.namespace || metadataField(request.object, 'namespace') || 'default';
   const name = request.name || (isObject(request.object) ? objectName(request.object as KubeObject) : '');
-  const mode = resolveMode(sources, namespace, options.auditOnly);
-  const skip = (reason: string): AdmissionOutcome => ({ response: { uid, allowed: true }, decision: 'skip', mode, namespace, name, findings: [], skipped: reason });
+  const mode = resolveMode(sources, namespace, auditOnly);
+  const skip = (reason: string) => skipped(uid, mode, namespace, name, reason);
 
   if (operation !== 'CREATE' && operation !== 'UPDATE') return skip(`${operation} is not judged`);
   const subResource = request.subResource ?? '';
@@ -174,22 +195,50 @@ export function admit(endpoint: Endpoint, request: AdmissionRequest, sources: Ad
   if (object.kind !== kind.kind) {
     throw new BadReviewError(`request.object.kind must match request.kind.kind "${kind.kind}", got ${JSON.stringify(object.kind ?? null).slice(0, 60)}`);
   }
+  return { request, object: object as KubeObject, namespace, name, mode, gvk };
+}
+
+export function isSubject(s: AdmissionOutcome | AdmissionSubject): s is AdmissionSubject {
+  return 'object' in s;
+}
+
+/** The images a subject's evaluation may ask registry facts for: the new object's and, on UPDATE, the old one's. */
+export function subjectImages(subject: AdmissionSubject): string[] {
+  return [...podImages(subject.object), ...podImages(subject.request.oldObject)];
+}
+
+/** Judges a subject. Throws the engine's InputError or ShapeError for an object of the wrong shape. */
+export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: AdmissionSources, options: Omit<AdmitOptions, 'auditOnly'>): AdmissionOutcome {
+  const { request, object, namespace, name, mode, gvk } = subject;
+  const lookups = options.imageLookups;
   const ctx: EvalContext = {
     policy: sources.policy,
     now: options.now,
     networkPolicies: (ns) => sources.networkPolicies(ns),
-    // No registry lookups at admission yet: unknown image facts are not findings.
-    imageFacts: () => undefined,
+    // Unknown image facts are not findings: without a lookup, stale-image and the pin fix stay quiet.
+    imageFacts: lookups ? factsFrom(lookups) : () => undefined,
   };
-  const result = evaluate(object as KubeObject, ctx, { defaultNamespace: namespace });
-  if (!result) return skip(`kind ${gvk} carries no pod spec`);
+  const result = evaluate(object, ctx, { defaultNamespace: namespace });
+  if (!result) return skipped(request.uid, mode, namespace, name, `kind ${gvk} carries no pod spec`);
 
-  const known = operation === 'UPDATE' ? previousIdentities(request.oldObject, ctx, namespace) : undefined;
+  const known = request.operation === 'UPDATE' ? previousIdentities(request.oldObject, ctx, namespace) : undefined;
   const placed = result.findings.map((finding) => ({ finding, place: placeOf(object, finding) }));
   const isNew = (p: PlacedFinding): boolean => known === undefined || !known.has(p.place.identity);
+  const notes = lookups ? [...lookups].map(([image, lookup]) => missingFactsNote(image, lookup)).filter((n) => n !== undefined) : [];
+  const subjectName = `${request.kind.kind} ${namespace}/${result.name || name}`;
   const answer =
     endpoint === 'validate'
-      ? validate(placed, isNew, mode, `${kind.kind} ${namespace}/${result.name || name}`, uid)
-      : mutate(placed, isNew, result.patch, known !== undefined, mode, uid);
-  return { ...answer, mode, namespace, name: result.name || name };
+      ? validate(placed, isNew, mode, subjectName, request.uid, notes)
+      : mutate(placed, isNew, result.patch, known !== undefined, mode, request.uid);
+  return { ...answer, mode, namespace, name: result.name || name, ...(lookups?.size ? { imageLookups: lookups } : {}) };
+}
+
+/**
+ * Answers one admission request with the facts already at hand. Throws BadReviewError for a judged
+ * request without a usable object, and the engine's InputError or ShapeError for an object of the
+ * wrong shape.
+ */
+export function admit(endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, options: AdmitOptions): AdmissionOutcome {
+  const subject = admissionSubject(request, sources, options.auditOnly);
+  return isSubject(subject) ? judge(endpoint, subject, sources, options) : subject;
 }

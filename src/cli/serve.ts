@@ -6,6 +6,10 @@ import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
 import { DEFAULT_BODY_LIMIT, startServer, type ServerOptions } from '../server/server.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, RegistryConfigError } from './image-lookup-flags.js';
+
+/** Well under the API server's webhook timeout (the chart's audit webhook waits 3 s). */
+const DEFAULT_LOOKUP_BUDGET_MS = 1500;
 
 const USAGE = `Usage: gapguard serve [options]
 
@@ -28,7 +32,9 @@ Options:
   --log-level LEVEL        debug, info, warn or error (default info); JSON lines on stderr
   --body-limit BYTES       largest request body accepted (default ${DEFAULT_BODY_LIMIT})
   -h, --help               this help
-Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
+Registry lookups (off by default; per request, images without facts in the budget are judged
+without them and the answer says so):
+${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
 `;
 
 class UsageError extends Error {}
@@ -66,6 +72,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
         'log-level': { type: 'string', default: 'info' },
         'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
         help: { type: 'boolean', short: 'h', default: false },
+        ...IMAGE_LOOKUP_OPTIONS,
       },
     });
   } catch (err) {
@@ -78,6 +85,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   if (v.kubeconfig !== undefined && v['no-cluster']) throw new UsageError('--kubeconfig and --no-cluster contradict each other');
   if (!(LOG_LEVELS as readonly string[]).includes(v['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${v['log-level']}"`);
   if (v.host === '') throw new UsageError('--host must not be empty');
+  const imageLookups = imageLookupConfig(v, DEFAULT_LOOKUP_BUDGET_MS);
   return {
     options: {
       host: v.host,
@@ -86,6 +94,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
       ...(v['client-ca'] !== undefined ? { clientCaFile: v['client-ca'] } : {}),
       ...(v.policy !== undefined ? { policyFile: v.policy } : {}),
       bodyLimit: wholeNumber('body-limit', v['body-limit'], 1024, 1024 ** 3),
+      ...(imageLookups ? { imageLookups } : {}),
     },
     logLevel: v['log-level'] as LogLevel,
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
@@ -128,6 +137,10 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     config = parseServeArgs(argv);
   } catch (err) {
+    if (err instanceof RegistryConfigError) {
+      process.stderr.write(`gapguard serve: ${err.message}\n`);
+      return 2;
+    }
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`gapguard serve: ${err.message}\n\n${USAGE}`);
     return 2;

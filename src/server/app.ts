@@ -7,9 +7,10 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { admit, type AdmissionOutcome, type AdmissionSources, type Endpoint } from '../admission/admit.js';
+import { admissionSubject, admit, isSubject, judge, subjectImages, type AdmissionOutcome, type AdmissionSources, type Endpoint } from '../admission/admit.js';
 import { BadReviewError, parseReview } from '../admission/review.js';
 import { ADMISSION_API_VERSION, ADMISSION_KIND, type AdmissionRequest, type AdmissionReviewResponse } from '../admission/types.js';
+import type { ImageLookupService } from '../registry/lookups.js';
 import { InputError } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
 import { BodyTooLargeError, readBody } from './body.js';
@@ -32,6 +33,8 @@ export interface AppState {
   logger: Logger;
   bodyLimit: number;
   readiness(): Readiness;
+  /** Registry lookups of the images of judged objects; without it, no image has facts. */
+  imageLookups?: ImageLookupService;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
@@ -89,8 +92,17 @@ function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionReques
     gaps: [...new Set(outcome.findings.map((f) => f.gap))],
     findings: outcome.findings.map((f) => `${f.outcome} ${f.rule} ${f.path}`),
     reason: outcome.skipped,
+    imagesWithoutFacts: outcome.imageLookups && [...outcome.imageLookups].filter(([, l]) => !('facts' in l)).map(([image, l]) => `${image} (${l.outcome})`),
     ms: Math.round(seconds * 1e6) / 1e3,
   });
+}
+
+/** Decides first, so that skipped requests cost no lookup; then judges on the facts that arrived within the budget. */
+async function admitWithLookups(lookups: ImageLookupService, endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, auditOnly: boolean): Promise<AdmissionOutcome> {
+  const subject = admissionSubject(request, sources, auditOnly);
+  if (!isSubject(subject)) return subject;
+  const imageLookups = await lookups.lookUp(subjectImages(subject), sources.policy);
+  return judge(endpoint, subject, sources, { now: new Date(), imageLookups });
 }
 
 async function answerAdmission(state: AppState, route: Route, query: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -105,7 +117,9 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
     if (state.requireClientCert) assertClientCertificate(req);
     const auditOnly = auditOnlyQuery(query) || route.auditOnly;
     request = parseReview(await readBody(req, state.bodyLimit));
-    outcome = admit(endpoint, request, state.sources, { auditOnly, now: new Date() });
+    outcome = state.imageLookups
+      ? await admitWithLookups(state.imageLookups, endpoint, request, state.sources, auditOnly)
+      : admit(endpoint, request, state.sources, { auditOnly, now: new Date() });
   } catch (err) {
     const { status, message } = failure(err);
     // Past the limit the rest of the body is not read, so the connection cannot be reused.
@@ -121,6 +135,7 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
   const seconds = (performance.now() - started) / 1000;
   metrics.request(endpoint, request.kind.kind, request.operation, outcome.decision, seconds);
   if (endpoint === 'validate') for (const f of outcome.findings) metrics.finding(f.gap, f.outcome);
+  for (const lookup of outcome.imageLookups?.values() ?? []) metrics.imageLookup(lookup.outcome);
   logOutcome(logger, endpoint, request, outcome, seconds);
 }
 

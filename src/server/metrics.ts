@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision, Endpoint, FindingOutcome } from '../admission/admit.js';
 import type { GapId } from '../engine/types.js';
+import type { LookupOutcome } from '../registry/cache.js';
 import { JUDGED_KINDS } from '../workloads/locate.js';
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(JUDGED_KINDS);
@@ -51,11 +52,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly imageLookups = new Counter({
+    name: 'gapguard_image_lookups_total',
+    help: 'Registry facts asked for by admission requests, per image, by outcome (hit: from the cache; miss-resolved: fetched within the budget; failed: the lookup failed, now or within the failure TTL; timed-out: not there within the budget).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private imageCacheSize: () => number = () => 0;
+  private readonly imageCacheEntries: Gauge = new Gauge({
+    name: 'gapguard_image_facts_cache_entries',
+    help: 'Images in the registry facts cache (facts and remembered failures).',
+    registers: [this.registry],
+    collect: () => this.imageCacheEntries.set(this.imageCacheSize()),
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Present from the start, so that an alert on failures has a series to watch.
     this.policyReloads.inc({ result: 'success' }, 0);
     this.policyReloads.inc({ result: 'failure' }, 0);
+    for (const outcome of ['hit', 'miss-resolved', 'failed', 'timed-out'] as const) this.imageLookups.inc({ outcome }, 0);
   }
 
   request(endpoint: Endpoint, kind: string | undefined, operation: string | undefined, decision: RequestDecision, seconds: number): void {
@@ -70,6 +86,15 @@ export class Metrics {
 
   finding(gap: GapId, outcome: FindingOutcome): void {
     this.findings.inc({ gap, action: outcome });
+  }
+
+  imageLookup(outcome: LookupOutcome): void {
+    this.imageLookups.inc({ outcome });
+  }
+
+  /** The cache whose size the gauge reports. */
+  watchImageCache(size: () => number): void {
+    this.imageCacheSize = size;
   }
 
   policyReload(result: 'success' | 'failure'): void {

@@ -6,6 +6,7 @@ import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
 import { defaultPolicy, loadPolicyFile } from '../policy/load.js';
+import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { createRequestListener } from './app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   watchIntervalMs?: number;
   /** How long a drain waits for in-flight requests before it closes their connections. */
   drainTimeoutMs?: number;
+  /** Registry lookups of image facts; without it, none. */
+  imageLookups?: ImageLookupConfig;
 }
 
 export interface RunningServer {
@@ -88,6 +91,15 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     namespaceMode: (namespace) => cluster.namespaceMode(namespace),
     networkPolicies: (namespace) => cluster.networkPolicies(namespace),
   };
+  let imageLookups: ImageLookupService | undefined;
+  if (options.imageLookups) {
+    const config = options.imageLookups;
+    const service = new ImageLookupService(config, (image, error) => logger.warn('image lookup failed', { image, error }));
+    metrics.watchImageCache(() => service.cacheSize);
+    imageLookups = service;
+    // Hosts only: credentials are never logged.
+    logger.info('image lookups on', { budgetMs: config.budgetMs, plainHttp: config.plainHttp, registriesWithCredentials: Object.keys(config.credentials), extraCa: config.ca !== undefined });
+  }
   const requireClientCert = options.clientCaFile !== undefined;
   const listener = createRequestListener({
     sources,
@@ -95,6 +107,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     metrics,
     logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    ...(imageLookups ? { imageLookups } : {}),
     readiness: () => ({
       ready: listening && !draining,
       detail: {
