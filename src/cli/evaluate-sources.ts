@@ -4,7 +4,8 @@
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
-import { InputError, isObject, objectName } from '../workloads/locate.js';
+import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
+import { InputError, isObject, objectName, podImages } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument, type SourceFile } from './input.js';
 
@@ -13,6 +14,8 @@ export interface ScanOptions {
   defaultNamespace: string;
   inputComplete: boolean;
   now?: Date;
+  /** Registry facts fetched for the input's images (--resolve-images); without them no image has facts. */
+  imageLookups?: ImageLookups;
 }
 
 export interface EvaluatedObject {
@@ -58,8 +61,9 @@ export function evaluateSources(files: readonly SourceFile[], options: ScanOptio
     policy: options.policy,
     now: options.now ?? new Date(),
     networkPolicies: (ns) => policiesByNamespace.get(ns) ?? (options.inputComplete ? [] : undefined),
-    imageFacts: () => undefined,
+    imageFacts: options.imageLookups ? factsFrom(options.imageLookups) : () => undefined,
   };
+  const lookups = options.imageLookups;
 
   const evaluated: EvaluatedObject[] = [];
   const skipped: SkippedObject[] = [];
@@ -70,6 +74,12 @@ export function evaluateSources(files: readonly SourceFile[], options: ScanOptio
         const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
         try {
           const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
+          if (result && lookups) {
+            for (const image of new Set(podImages(located.object))) {
+              const note = missingFactsNote(image, lookups.get(image), true);
+              if (note) result.notes.push(note);
+            }
+          }
           if (result) evaluated.push({ document, located, result, source });
           else skipped.push({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });
         } catch (err) {

@@ -5,10 +5,16 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, defaultPolicy, PolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
+import { ImageLookupService } from '../registry/lookups.js';
+import { podImages } from '../workloads/locate.js';
 import { applyPatchToYaml } from './apply-to-yaml.js';
 import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, RegistryConfigError } from './image-lookup-flags.js';
 import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
 import { toJson, toSarif, toTable, VERSION } from './report.js';
+
+/** A scan waits for its registry lookups longer than an admission request can. */
+const DEFAULT_LOOKUP_BUDGET_MS = 30_000;
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
 
@@ -23,7 +29,7 @@ Common options for scan and fix:
   --namespace NS                      namespace of objects that name none (default "default")
   --input-complete                    the input holds every NetworkPolicy: judge flat-network/no-network-policy
                                       in every namespace (otherwise only where policies appear)
-Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage or input error.
+${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage or input error.
 `;
 
 class UsageError extends Error {}
@@ -33,6 +39,7 @@ const COMMON_OPTIONS = {
   namespace: { type: 'string', default: 'default' },
   'input-complete': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
+  ...IMAGE_LOOKUP_OPTIONS,
 } as const;
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }>;
@@ -72,29 +79,36 @@ function reportProblems(problems: readonly InputProblem[]): void {
   for (const p of problems) process.stderr.write(`gapguard: ${p.source}: ${p.message}\n`);
 }
 
-async function scan(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o', default: 'table' } });
-  if (values.help) return help();
-  const output = values.output as string;
-  if (!['table', 'json', 'sarif'].includes(output)) throw new UsageError(`--output must be table, json or sarif, not "${output}"`);
+/** Reads the input and judges it, with the registry facts of its images when --resolve-images asks for them. */
+async function judgeInput({ values, positionals }: Parsed, problems: InputProblem[]): Promise<{ files: SourceFile[]; outcome: ScanOutcome }> {
+  const lookupConfig = imageLookupConfig(values, DEFAULT_LOOKUP_BUDGET_MS);
   const policy = policyFrom(values.policy as string | undefined);
-  const problems: InputProblem[] = [];
   const files = await readAll(positionals, problems);
-  const outcome = evaluateSources(files, { policy, defaultNamespace: values.namespace as string, inputComplete: values['input-complete'] as boolean }, problems);
+  const images = files.flatMap((f) => f.documents.flatMap((d) => d.objects.flatMap((o) => podImages(o.object))));
+  const imageLookups = lookupConfig ? await new ImageLookupService(lookupConfig).lookUp(images, policy) : undefined;
+  const options = { policy, defaultNamespace: values.namespace as string, inputComplete: values['input-complete'] as boolean, ...(imageLookups ? { imageLookups } : {}) };
+  return { files, outcome: evaluateSources(files, options, problems) };
+}
+
+async function scan(argv: string[]): Promise<number> {
+  const parsed = parse(argv, { output: { type: 'string', short: 'o', default: 'table' } });
+  if (parsed.values.help) return help();
+  const output = parsed.values.output as string;
+  if (!['table', 'json', 'sarif'].includes(output)) throw new UsageError(`--output must be table, json or sarif, not "${output}"`);
+  const problems: InputProblem[] = [];
+  const { outcome } = await judgeInput(parsed, problems);
   process.stdout.write(output === 'json' ? toJson(outcome) : output === 'sarif' ? toSarif(outcome) : toTable(outcome));
   reportProblems(problems);
   return exitCode(outcome);
 }
 
 async function fix(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { 'in-place': { type: 'boolean', default: false } });
-  if (values.help) return help();
-  const inPlace = values['in-place'] as boolean;
-  const policy = policyFrom(values.policy as string | undefined);
+  const parsed = parse(argv, { 'in-place': { type: 'boolean', default: false } });
+  if (parsed.values.help) return help();
+  const inPlace = parsed.values['in-place'] as boolean;
+  if (inPlace && parsed.positionals.includes('-')) throw new UsageError('--in-place cannot write back to stdin');
   const problems: InputProblem[] = [];
-  const files = await readAll(positionals, problems);
-  if (inPlace && files.some((f) => f.name === '-')) throw new UsageError('--in-place cannot write back to stdin');
-  const outcome = evaluateSources(files, { policy, defaultNamespace: values.namespace as string, inputComplete: values['input-complete'] as boolean }, problems);
+  const { files, outcome } = await judgeInput(parsed, problems);
   const patched = new Set(outcome.evaluated.filter((e) => e.result.patch.length).map((e) => e.document));
   for (const e of outcome.evaluated) if (e.result.patch.length) applyPatchToYaml(e.document.doc, e.located.base, e.result.patch);
   for (const file of files) {
@@ -150,6 +164,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) process.stderr.write(`gapguard: ${err.message}\n\n${USAGE}`);
     else if (err instanceof PolicyError) process.stderr.write(`gapguard: policy error: ${err.message}\n`);
+    else if (err instanceof RegistryConfigError) process.stderr.write(`gapguard: ${err.message}\n`);
     else process.stderr.write(`gapguard: internal error: ${(err as Error)?.message ?? String(err)}\n`);
     process.exitCode = 2;
   },
