@@ -13,4 +13,12 @@ each value on its own.
 {{- if and $v.server.enabled (eq $v.tls.mode "secret") (not $v.tls.secret.name) -}}
 {{- fail "tls.secret.name is required when tls.mode is secret: the name of an existing kubernetes.io/tls Secret in the release namespace" -}}
 {{- end -}}
+{{- $lookups := $v.imageLookups -}}
+{{- if and (not $lookups.enabled) (or $lookups.authSecret $lookups.caConfigMap $lookups.plainHttpRegistries) -}}
+{{- fail "imageLookups.authSecret, caConfigMap and plainHttpRegistries have no effect unless imageLookups.enabled is true" -}}
+{{- end -}}
+{{- $timeout := min (int $v.webhook.timeoutSeconds.enforce) (int $v.webhook.timeoutSeconds.audit) -}}
+{{- if and $lookups.enabled (gt (add (int $lookups.budgetMs) 1000) (mul $timeout 1000)) -}}
+{{- fail (printf "imageLookups.budgetMs (%d) must be at least a second under the shorter webhook timeout (%d s): the kube-apiserver stops waiting at the timeout, and the answer needs time after the lookups" (int $lookups.budgetMs) $timeout) -}}
+{{- end -}}
 {{- end -}}
