@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// gapguard's command line: serve (the admission webhook), scan and fix (offline).
+// gapguard's command line: serve (the admission webhook), scan and fix (offline), audit (a cluster).
 // Exit codes: 0 nothing denied, 1 a finding's action is deny, 2 usage or input errors.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ import { applyPatchToYaml } from './apply-to-yaml.js';
 import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, RegistryConfigError } from './image-lookup-flags.js';
 import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
-import { toJson, toSarif, toTable, VERSION } from './report.js';
+import { exitCode, toJson, toSarif, toTable, VERSION } from './report.js';
 
 /** A scan waits for its registry lookups longer than an admission request can. */
 const DEFAULT_LOOKUP_BUDGET_MS = 30_000;
@@ -24,6 +24,7 @@ Usage:
       --output table|json|sarif       output format (default table)
   gapguard fix [paths|dirs|-] [options]
       --in-place                      write fixed files back instead of printing them
+  gapguard audit [options]            judge what runs in a cluster (gapguard audit --help)
 Common options for scan and fix:
   --policy FILE                       policy file merged over the embedded default
   --namespace NS                      namespace of objects that name none (default "default")
@@ -68,11 +69,6 @@ async function readAll(paths: string[], problems: InputProblem[]): Promise<Sourc
     if (file) files.push(file);
   }
   return files;
-}
-
-function exitCode(outcome: ScanOutcome): number {
-  if (outcome.problems.length) return 2;
-  return outcome.evaluated.some((e) => e.result.findings.some((f) => f.action === 'deny')) ? 1 : 0;
 }
 
 function reportProblems(problems: readonly InputProblem[]): void {
@@ -140,6 +136,10 @@ async function main(argv: string[]): Promise<number> {
       return scan(rest);
     case 'fix':
       return fix(rest);
+    case 'audit': {
+      const { runAudit } = await import('./audit.js');
+      return runAudit(rest);
+    }
     case 'serve': {
       const { runServe } = await import('./serve.js');
       return runServe(rest);

@@ -1,20 +1,44 @@
-// The scanner's three outputs. JSON is a stable contract:
+// The three outputs of scan and audit. JSON is a stable contract:
 // {"results":[{"source","kind","namespace","name","findings":[{gap,rule,severity,action,path,message,remediation,fixable}]}]}
-// SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line.
+// SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line
+// (objects read from a cluster have only a logical location).
 import { relative, sep } from 'node:path';
-import type { Finding, GapId, Severity } from '../engine/types.js';
+import type { Finding, GapId, ObjectResult, Severity } from '../engine/types.js';
 import { parsePath } from '../workloads/paths.js';
-import type { ScanOutcome } from './evaluate-sources.js';
-import { lineOf } from './input.js';
+import type { SkippedObject } from './evaluate-sources.js';
+import { lineOf, type InputProblem, type LocatedObject, type SourceDocument } from './input.js';
 
 export const VERSION = '0.1.0';
 
-export function toJson(outcome: ScanOutcome): string {
-  const results = outcome.evaluated.map(({ source, result }) => ({
+/** One judged object: where it came from, and for a file, where in it (for SARIF lines). */
+export interface ReportedObject {
+  source: string;
+  result: ObjectResult;
+  document?: SourceDocument;
+  located?: LocatedObject;
+  /** The admission mode of the object's namespace, for objects read from a cluster. */
+  mode?: string;
+}
+
+export interface Report {
+  evaluated: readonly ReportedObject[];
+  skipped: readonly SkippedObject[];
+  problems: readonly InputProblem[];
+}
+
+/** 0 nothing denied, 1 a finding's action is deny, 2 something could not be read or judged. */
+export function exitCode(report: Report): number {
+  if (report.problems.length) return 2;
+  return report.evaluated.some((e) => e.result.findings.some((f) => f.action === 'deny')) ? 1 : 0;
+}
+
+export function toJson(outcome: Report): string {
+  const results = outcome.evaluated.map(({ source, result, mode }) => ({
     source,
     kind: result.kind,
     namespace: result.namespace,
     name: result.name,
+    ...(mode ? { mode } : {}),
     findings: result.findings.map((f) => ({
       gap: f.gap,
       rule: f.rule,
@@ -30,13 +54,13 @@ export function toJson(outcome: ScanOutcome): string {
   return JSON.stringify({ results, skipped: outcome.skipped, errors: outcome.problems }, null, 2) + '\n';
 }
 
-export function toTable(outcome: ScanOutcome): string {
+export function toTable(outcome: Report): string {
   const lines: string[] = [];
   let deny = 0;
   let warn = 0;
-  for (const { source, result } of outcome.evaluated) {
+  for (const { source, result, mode } of outcome.evaluated) {
     if (!result.findings.length && !result.notes.length) continue;
-    lines.push(`${result.kind} ${result.namespace}/${result.name}  (${source})`);
+    lines.push(`${result.kind} ${result.namespace}/${result.name}  (${source}${mode ? `, namespace mode ${mode}` : ''})`);
     for (const f of result.findings) {
       if (f.action === 'deny') deny++;
       else warn++;
@@ -48,7 +72,7 @@ export function toTable(outcome: ScanOutcome): string {
   }
   lines.push(
     `${outcome.evaluated.length} workload(s) scanned: ${deny} finding(s) to deny, ${warn} to warn` +
-      (outcome.skipped.length ? `; ${outcome.skipped.length} object(s) skipped (no pod spec)` : ''),
+      (outcome.skipped.length ? `; ${outcome.skipped.length} object(s) skipped (--output json says why)` : ''),
   );
   return lines.join('\n') + '\n';
 }
@@ -70,7 +94,7 @@ function uri(source: string): string {
   return source === '-' ? 'stdin' : relative(process.cwd(), source).split(sep).join('/');
 }
 
-export function toSarif(outcome: ScanOutcome): string {
+export function toSarif(outcome: Report): string {
   const rules: { id: string; first: Finding }[] = [];
   const ruleIndex = new Map<string, number>();
   const results: unknown[] = [];
@@ -88,10 +112,14 @@ export function toSarif(outcome: ScanOutcome): string {
         message: { text: `${result.kind} ${result.namespace}/${result.name}: ${f.message}` },
         locations: [
           {
-            physicalLocation: {
-              artifactLocation: { uri: uri(document.file.name) },
-              region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
-            },
+            ...(document && located
+              ? {
+                  physicalLocation: {
+                    artifactLocation: { uri: uri(document.file.name) },
+                    region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
+                  },
+                }
+              : {}),
             logicalLocations: [{ fullyQualifiedName: `${result.kind}/${result.namespace}/${result.name}/${f.path}`, kind: 'member' }],
           },
         ],

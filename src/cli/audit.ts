@@ -1,0 +1,111 @@
+// `gapguard audit`: judges what already runs in a cluster, with the engine, policy and reports of
+// `gapguard scan`. Exit codes as scan: 0 nothing denied, 1 a finding's action is deny, 2 usage,
+// policy, kubeconfig or API errors (one line on stderr, never a stack trace).
+import { parseArgs } from 'node:util';
+import { auditSnapshot } from '../cluster/audit.js';
+import { KubeConfigError, loadClusterTarget } from '../cluster/kubeconfig.js';
+import { ClusterUnavailableError, readCluster } from '../cluster/read.js';
+import { defaultPolicy, loadPolicyFile, PolicyError } from '../policy/load.js';
+import { exitCode, toJson, toSarif, toTable } from './report.js';
+
+const USAGE = `Usage: gapguard audit [options]
+
+Lists Pods, every controller kind that carries a pod template, NetworkPolicies and Namespaces from
+a cluster and judges them as gapguard scan judges manifests; also containers that have been running
+longer than the policy's stale-image maxRunningAgeDays. Needs get and list on those resources
+(docs/cluster-audit.md has a ClusterRole).
+
+Options:
+  --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, else the
+                            in-cluster service account)
+  --context NAME            kubeconfig context (default: its current-context)
+  -n, --namespace NS        audit one namespace
+  -A, --all-namespaces      audit every namespace (the default)
+  --policy FILE             policy merged over the embedded default
+  -o, --output FORMAT       table, json or sarif (default table)
+  --request-timeout SECONDS longest wait for each API request (default 30)
+  -h, --help                this help
+Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage, policy, kubeconfig or API error.
+`;
+
+const PAGE_SIZE = 500;
+
+class UsageError extends Error {}
+
+interface AuditConfig {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  policy?: string;
+  output: 'table' | 'json' | 'sarif';
+  timeoutMs: number;
+}
+
+function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        'all-namespaces': { type: 'boolean', short: 'A', default: false },
+        policy: { type: 'string' },
+        output: { type: 'string', short: 'o', default: 'table' },
+        'request-timeout': { type: 'string', default: '30' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.namespace !== undefined && v['all-namespaces']) throw new UsageError('--namespace and --all-namespaces contradict each other');
+  if (v.namespace === '') throw new UsageError('--namespace must not be empty');
+  if (v.output !== 'table' && v.output !== 'json' && v.output !== 'sarif') throw new UsageError(`--output must be table, json or sarif, not "${v.output}"`);
+  const seconds = /^\d+(\.\d+)?$/.test(v['request-timeout']) ? Number(v['request-timeout']) : NaN;
+  if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--request-timeout must be a number of seconds above 0 and up to 3600, not "${v['request-timeout']}"`);
+  return {
+    ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
+    ...(v.context !== undefined ? { context: v.context } : {}),
+    ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
+    ...(v.policy !== undefined ? { policy: v.policy } : {}),
+    output: v.output,
+    timeoutMs: seconds * 1000,
+  };
+}
+
+export async function runAudit(argv: string[]): Promise<number> {
+  let config: AuditConfig | 'help';
+  try {
+    config = parseAuditArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`gapguard audit: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    // The policy first: a typo in it should not cost a round of API requests.
+    const policy = config.policy !== undefined ? loadPolicyFile(config.policy) : defaultPolicy();
+    const target = loadClusterTarget(config);
+    const snapshot = await readCluster(target, { ...(config.namespace !== undefined ? { namespace: config.namespace } : {}), timeoutMs: config.timeoutMs, pageSize: PAGE_SIZE });
+    const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}` });
+    process.stdout.write(config.output === 'json' ? toJson(outcome) : config.output === 'sarif' ? toSarif(outcome) : toTable(outcome));
+    for (const w of outcome.warnings) process.stderr.write(`gapguard audit: warning: ${w}\n`);
+    for (const p of outcome.problems) process.stderr.write(`gapguard audit: ${p.source}: ${p.message}\n`);
+    return exitCode(outcome);
+  } catch (err) {
+    if (err instanceof PolicyError) process.stderr.write(`gapguard audit: policy error: ${err.message}\n`);
+    else if (err instanceof KubeConfigError || err instanceof ClusterUnavailableError) process.stderr.write(`gapguard audit: ${err.message}\n`);
+    else throw err;
+    return 2;
+  }
+}
