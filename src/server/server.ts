@@ -1,7 +1,8 @@
 // The webhook server: HTTPS with certificates that reload from disk, a policy that reloads from
 // disk, the cluster view, and a drain that lets in-flight admissions finish before it stops.
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
@@ -131,6 +132,15 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   // Client certificates are asked for and verified at the handshake, and required by the admission routes.
   const server = createServer({ ...credentials.options, requestCert: requireClientCert, rejectUnauthorized: false }, listener);
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // Node counts a connection that has not sent a request yet as busy, so closeIdleConnections()
+  // leaves it open and a drain would wait its whole timeout for the spare connections the
+  // kube-apiserver keeps (Go holds them 90 s). Nothing is in flight on them: the drain closes them.
+  const unused = new Set<Socket>();
+  server.on('secureConnection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
   server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { error: err.message }));
 
   stops.push(
@@ -198,7 +208,10 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     logger.info('draining: finishing in-flight requests');
     await new Promise<void>((resolve) => {
       // Keep-alive connections become idle once their request is answered; close them as they do.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const sweep = setInterval(() => {
+        server.closeIdleConnections();
+        for (const socket of unused) socket.destroy();
+      }, 50);
       const force = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 25_000);
       force.unref();
       server.close(() => {

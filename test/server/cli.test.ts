@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -125,6 +126,21 @@ describe('gapguard serve (CLI)', () => {
     expect(admissionResponse(await answer, review.request.uid).allowed).to.equal(false);
     expect(await server.exit).to.equal(0);
     expect(server.stderr()).to.include('"msg":"stopped"');
+  });
+
+  it('drains on SIGTERM without waiting for a connection that never sent a request', async () => {
+    const server = await serve(['--cert-dir', join(cwd, 'certs')], cwd);
+    const ca = readFileSync(caFileFrom(server.stdout()));
+    // The kube-apiserver (Go) keeps connections it dialled but did not need open for 90 s.
+    const spare = connect({ host: '127.0.0.1', servername: 'localhost', port: server.port, ca });
+    await new Promise<void>((resolve, reject) => spare.once('secureConnect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => spare.once('close', () => resolve()));
+    spare.on('error', () => {});
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exit).to.equal(0);
+    await closed;
+    expect(Date.now() - started).to.be.below(5000);
   });
 
   it('watches the cluster of --kubeconfig for namespace modes, and still exits cleanly on SIGTERM', async () => {
