@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { repoRoot } from './paths.js';
 
 export interface GapguardOptions {
+  /** The CLI entry point (dist/src/cli/main.js of a build). */
+  main: string;
   port: number;
   certFile: string;
   keyFile: string;
@@ -75,7 +75,7 @@ export class GapguardServer {
     const log = openSync(o.logFile, 'a');
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(o.port), '--tls-cert', o.certFile, '--tls-key', o.keyFile, '--kubeconfig', o.kubeconfig, '--policy', o.policyFile, '--log-level', 'info'],
+      [o.main, 'serve', '--host', '127.0.0.1', '--port', String(o.port), '--tls-cert', o.certFile, '--tls-key', o.keyFile, '--kubeconfig', o.kubeconfig, '--policy', o.policyFile, '--log-level', 'info'],
       { stdio: ['ignore', log, log] },
     );
     closeSync(log);

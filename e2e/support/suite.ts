@@ -2,7 +2,7 @@
 // setup in hooks.ts) and always torn down: the control plane from e2e/scripts, the server as a
 // child process, the chart installed with helm and the out-of-cluster URL.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCa, makeServingPair } from './certs.js';
@@ -81,6 +81,16 @@ function log(message: string): void {
   process.stderr.write(`e2e: ${message}\n`);
 }
 
+/**
+ * A copy of the built server (what the image holds: dist/src, data, policy, package.json), so a
+ * rebuild of dist/ in the working tree during the run cannot pull the server out from under it.
+ */
+function snapshotServer(dir: string): string {
+  for (const part of ['dist/src', 'data', 'policy', 'package.json']) cpSync(join(repoRoot, part), join(dir, part), { recursive: true });
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'dist/src/cli/main.js');
+}
+
 export async function setUp(): Promise<void> {
   const started = Date.now();
   workdir = mkdtempSync(join(tmpdir(), 'gapguard-e2e-'));
@@ -109,6 +119,7 @@ export async function setUp(): Promise<void> {
   const ca = await makeCa(certDir, 'ca-1');
   const serving = await makeServingPair(certDir, 'serving', ca);
   const port = await freePort();
+  const main = snapshotServer(join(workdir, 'app'));
   current = {
     workdir,
     bin,
@@ -120,7 +131,7 @@ export async function setUp(): Promise<void> {
     webhookUrl: `https://127.0.0.1:${port}`,
     servingCaPem: readFileSync(ca.certFile, 'utf8'),
     certDir,
-    gapguard: new GapguardServer({ port, certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') }),
+    gapguard: new GapguardServer({ main, port, certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') }),
   };
   // Installed before the server starts so that the server runs the policy the chart renders; the
   // only namespaces that exist yet are the chart's (excluded) and the default ones (audit, fail open).
