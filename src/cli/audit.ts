@@ -24,11 +24,10 @@ Options:
   --policy FILE             policy merged over the embedded default
   -o, --output FORMAT       table, json or sarif (default table)
   --request-timeout SECONDS longest wait for each API request (default 30)
+  --chunk-size N            objects per list request; larger lists are paged (default 500)
   -h, --help                this help
 Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage, policy, kubeconfig or API error.
 `;
-
-const PAGE_SIZE = 500;
 
 class UsageError extends Error {}
 
@@ -39,6 +38,7 @@ interface AuditConfig {
   policy?: string;
   output: 'table' | 'json' | 'sarif';
   timeoutMs: number;
+  pageSize: number;
 }
 
 function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
@@ -56,6 +56,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
         policy: { type: 'string' },
         output: { type: 'string', short: 'o', default: 'table' },
         'request-timeout': { type: 'string', default: '30' },
+        'chunk-size': { type: 'string', default: '500' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -69,6 +70,8 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
   if (v.output !== 'table' && v.output !== 'json' && v.output !== 'sarif') throw new UsageError(`--output must be table, json or sarif, not "${v.output}"`);
   const seconds = /^\d+(\.\d+)?$/.test(v['request-timeout']) ? Number(v['request-timeout']) : NaN;
   if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--request-timeout must be a number of seconds above 0 and up to 3600, not "${v['request-timeout']}"`);
+  const pageSize = /^\d+$/.test(v['chunk-size']) ? Number(v['chunk-size']) : NaN;
+  if (!(pageSize >= 1 && pageSize <= 10_000)) throw new UsageError(`--chunk-size must be a whole number from 1 to 10000, not "${v['chunk-size']}"`);
   return {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(v.context !== undefined ? { context: v.context } : {}),
@@ -76,6 +79,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
     ...(v.policy !== undefined ? { policy: v.policy } : {}),
     output: v.output,
     timeoutMs: seconds * 1000,
+    pageSize,
   };
 }
 
@@ -96,7 +100,7 @@ export async function runAudit(argv: string[]): Promise<number> {
     // The policy first: a typo in it should not cost a round of API requests.
     const policy = config.policy !== undefined ? loadPolicyFile(config.policy) : defaultPolicy();
     const target = loadClusterTarget(config);
-    const snapshot = await readCluster(target, { ...(config.namespace !== undefined ? { namespace: config.namespace } : {}), timeoutMs: config.timeoutMs, pageSize: PAGE_SIZE });
+    const snapshot = await readCluster(target, { ...(config.namespace !== undefined ? { namespace: config.namespace } : {}), timeoutMs: config.timeoutMs, pageSize: config.pageSize });
     const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}` });
     process.stdout.write(config.output === 'json' ? toJson(outcome) : config.output === 'sarif' ? toSarif(outcome) : toTable(outcome));
     for (const w of outcome.warnings) process.stderr.write(`gapguard audit: warning: ${w}\n`);
