@@ -159,7 +159,7 @@ function literalSecret(c: ContainerRef, env: EnvVar, index: number, value: strin
   const variable = env.name ?? `env[${index}]`;
   let what: string;
   if (format) what = `${variable} to a literal value in the format of ${format}`;
-  else if (env.name !== undefined && couldBeCredential(nameKind(env.name), value)) what = `${variable}, named like a credential, to a literal value`;
+  else if (typeof env.name === 'string' && couldBeCredential(nameKind(env.name), value)) what = `${variable}, named like a credential, to a literal value`;
   else return undefined;
   return {
     gap: GAP,

@@ -177,6 +177,14 @@ describe('env-secrets', () => {
       });
     }
 
+    it('judges an entry whose name is null (as YAML writes a missing one) by its value alone', () => {
+      expect(findingsOf(podWithEnv([{ name: null, value: 'hunter2-but-longer' }]), 'env-secrets')).to.deep.equal([]);
+      const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
+      const findings = findingsOf(podWithEnv([{ name: null, value: jwt }]), 'env-secrets');
+      expect(findings.map((f) => [f.rule, f.path])).to.deep.equal([[LITERAL, 'spec.containers[0].env[0].value']]);
+      expect(findings[0]!.message).to.include('env[0]').and.not.include(jwt);
+    });
+
     it('judges hostile megabyte values in linear time, whatever the name', () => {
       const hostile = ['eyJ-', 'a+', 'x://a:', '-----BEGIN '].map((unit) => unit.repeat(Math.ceil(1_000_000 / unit.length)));
       const started = process.hrtime.bigint();
