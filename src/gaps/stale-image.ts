@@ -71,19 +71,21 @@ export const staleImage: GapCheck = {
       if (!(runningMs > maxRunningDays * DAY_MS)) continue;
       const image = s.status.image ?? s.container?.container.image;
       const digest = shortDigest(s.status.imageID);
+      const runningDays = Math.floor(runningMs / DAY_MS);
       findings.push({
         gap: GAP,
         rule: LONG_RUNNING,
         severity: 'medium',
         path: [...s.path, 'state', 'running', 'startedAt'],
         message:
-          `Container "${s.name}" has been running for ${Math.floor(runningMs / DAY_MS)} days (since ${isoDate(started)}) ` +
+          `Container "${s.name}" has been running for ${runningDays} days (since ${isoDate(started)}) ` +
           `on the same image${image ? ` "${image}"` : ''}${digest ? ` (digest ${digest})` : ''}, more than the ` +
           `${maxRunningDays}-day limit: base-image and dependency fixes published since then are not in it.`,
         remediation:
           'Redeploy on a regular cycle (for a controller, `kubectl rollout restart`) after rebuilding the image, so that ' +
           'running containers pick up patched images; automate it so no container outlives the limit.',
         ...(s.container ? { container: s.container } : {}),
+        detail: `running for ${runningDays} days`,
       });
     }
     return findings;

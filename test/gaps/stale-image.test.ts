@@ -120,7 +120,7 @@ describe('stale-image/long-running (a Pod status through the engine)', () => {
 
   it('warns, medium, naming the container, the days, the start date, the digest and the limit', () => {
     const f = theFinding(runningPod(), LONG, makeContext({ now: NOW, policy: policyWith('gaps:\n  stale-image:\n    maxRunningAgeDays: 40\n') }));
-    expect(f).to.include({ severity: 'medium', action: 'warn', fixable: false });
+    expect(f).to.include({ severity: 'medium', action: 'warn', fixable: false, detail: 'running for 45 days' });
     expect(f.message)
       .to.contain('Container "api"')
       .and.contain('45 days')
