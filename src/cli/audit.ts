@@ -6,6 +6,9 @@ import { auditSnapshot } from '../cluster/audit.js';
 import { KubeConfigError, loadClusterTarget } from '../cluster/kubeconfig.js';
 import { ClusterUnavailableError, readCluster } from '../cluster/read.js';
 import { defaultPolicy, loadPolicyFile, PolicyError } from '../policy/load.js';
+import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
+import { podImages } from '../workloads/locate.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
 import { exitCode, toJson, toSarif, toTable } from './report.js';
 
 const USAGE = `Usage: gapguard audit [options]
@@ -26,7 +29,8 @@ Options:
   --request-timeout SECONDS longest wait for each API request (default 30)
   --chunk-size N            objects per list request; larger lists are paged (default 500)
   -h, --help                this help
-Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage, policy, kubeconfig or API error.
+Registry lookups (stale-image/old-image needs the images' build times):
+${imageLookupUsage(OFFLINE_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage, policy, kubeconfig or API error.
 `;
 
 class UsageError extends Error {}
@@ -39,6 +43,7 @@ interface AuditConfig {
   output: 'table' | 'json' | 'sarif';
   timeoutMs: number;
   pageSize: number;
+  imageLookups?: ImageLookupConfig;
 }
 
 function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
@@ -57,6 +62,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
         output: { type: 'string', short: 'o', default: 'table' },
         'request-timeout': { type: 'string', default: '30' },
         'chunk-size': { type: 'string', default: '500' },
+        ...IMAGE_LOOKUP_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -72,7 +78,9 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
   if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--request-timeout must be a number of seconds above 0 and up to 3600, not "${v['request-timeout']}"`);
   const pageSize = /^\d+$/.test(v['chunk-size']) ? Number(v['chunk-size']) : NaN;
   if (!(pageSize >= 1 && pageSize <= 10_000)) throw new UsageError(`--chunk-size must be a whole number from 1 to 10000, not "${v['chunk-size']}"`);
+  const imageLookups = imageLookupConfig(v, OFFLINE_LOOKUP_BUDGET_MS);
   return {
+    ...(imageLookups ? { imageLookups } : {}),
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(v.context !== undefined ? { context: v.context } : {}),
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
@@ -88,6 +96,10 @@ export async function runAudit(argv: string[]): Promise<number> {
   try {
     config = parseAuditArgs(argv);
   } catch (err) {
+    if (err instanceof RegistryConfigError) {
+      process.stderr.write(`gapguard audit: ${err.message}\n`);
+      return 2;
+    }
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`gapguard audit: ${err.message}\n\n${USAGE}`);
     return 2;
@@ -101,7 +113,11 @@ export async function runAudit(argv: string[]): Promise<number> {
     const policy = config.policy !== undefined ? loadPolicyFile(config.policy) : defaultPolicy();
     const target = loadClusterTarget(config);
     const snapshot = await readCluster(target, { ...(config.namespace !== undefined ? { namespace: config.namespace } : {}), timeoutMs: config.timeoutMs, pageSize: config.pageSize });
-    const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}` });
+    // The images the specs name now; a tag may have moved since a running container pulled it.
+    const imageLookups = config.imageLookups
+      ? await new ImageLookupService(config.imageLookups).lookUp(snapshot.workloads.flatMap((w) => podImages(w)), policy)
+      : undefined;
+    const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}`, ...(imageLookups ? { imageLookups } : {}) });
     process.stdout.write(config.output === 'json' ? toJson(outcome) : config.output === 'sarif' ? toSarif(outcome) : toTable(outcome));
     for (const w of outcome.warnings) process.stderr.write(`gapguard audit: warning: ${w}\n`);
     for (const p of outcome.problems) process.stderr.write(`gapguard audit: ${p.source}: ${p.message}\n`);

@@ -4,8 +4,8 @@
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
-import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
-import { InputError, isObject, objectName, podImages } from '../workloads/locate.js';
+import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
+import { InputError, isObject, objectName } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument, type SourceFile } from './input.js';
 
@@ -74,12 +74,7 @@ export function evaluateSources(files: readonly SourceFile[], options: ScanOptio
         const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
         try {
           const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
-          if (result && lookups) {
-            for (const image of new Set(podImages(located.object))) {
-              const note = missingFactsNote(image, lookups.get(image), true);
-              if (note) result.notes.push(note);
-            }
-          }
+          if (result && lookups) noteMissingFacts(result, located.object, lookups);
           if (result) evaluated.push({ document, located, result, source });
           else skipped.push({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });
         } catch (err) {

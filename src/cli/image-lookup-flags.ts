@@ -19,6 +19,9 @@ export const IMAGE_LOOKUP_OPTIONS = {
   'image-lookup-budget': { type: 'string' },
 } as const;
 
+/** scan, fix and audit wait for their registry lookups longer than an admission request can. */
+export const OFFLINE_LOOKUP_BUDGET_MS = 30_000;
+
 const DEPENDENT_FLAGS = ['registry-ca', 'registry-plain-http', 'registry-auth', 'image-lookup-budget'] as const;
 const MAX_BUDGET_MS = 600_000;
 

@@ -9,12 +9,9 @@ import { ImageLookupService } from '../registry/lookups.js';
 import { podImages } from '../workloads/locate.js';
 import { applyPatchToYaml } from './apply-to-yaml.js';
 import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
-import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, RegistryConfigError } from './image-lookup-flags.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
 import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
 import { exitCode, toJson, toSarif, toTable, VERSION } from './report.js';
-
-/** A scan waits for its registry lookups longer than an admission request can. */
-const DEFAULT_LOOKUP_BUDGET_MS = 30_000;
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
 
@@ -30,7 +27,7 @@ Common options for scan and fix:
   --namespace NS                      namespace of objects that name none (default "default")
   --input-complete                    the input holds every NetworkPolicy: judge flat-network/no-network-policy
                                       in every namespace (otherwise only where policies appear)
-${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage or input error.
+${imageLookupUsage(OFFLINE_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage or input error.
 `;
 
 class UsageError extends Error {}
@@ -77,7 +74,7 @@ function reportProblems(problems: readonly InputProblem[]): void {
 
 /** Reads the input and judges it, with the registry facts of its images when --resolve-images asks for them. */
 async function judgeInput({ values, positionals }: Parsed, problems: InputProblem[]): Promise<{ files: SourceFile[]; outcome: ScanOutcome }> {
-  const lookupConfig = imageLookupConfig(values, DEFAULT_LOOKUP_BUDGET_MS);
+  const lookupConfig = imageLookupConfig(values, OFFLINE_LOOKUP_BUDGET_MS);
   const policy = policyFrom(values.policy as string | undefined);
   const files = await readAll(positionals, problems);
   const images = files.flatMap((f) => f.documents.flatMap((d) => d.objects.flatMap((o) => podImages(o.object))));

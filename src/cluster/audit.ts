@@ -13,6 +13,7 @@ import { placeOf } from '../admission/place.js';
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, Finding, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
+import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
 import { at, InputError, isObject, locatePodTarget, objectName, type KubeObject } from '../workloads/locate.js';
 import { formatPath, parsePath } from '../workloads/paths.js';
 import { ShapeError } from '../workloads/shape.js';
@@ -25,6 +26,8 @@ const MODES: ReadonlySet<string> = new Set<AdmissionMode>(['enforce', 'audit', '
 
 export interface AuditOptions {
   policy: Policy;
+  /** Registry facts for the workloads' images (--resolve-images); without them no image has facts. */
+  imageLookups?: ImageLookups;
   now: Date;
   /** `cluster:<context>`: the source every object is reported with. */
   source: string;
@@ -75,7 +78,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
     policy,
     now: options.now,
     networkPolicies: (ns) => (snapshot.networkPolicies ? (snapshot.networkPolicies.get(ns) ?? []) : undefined),
-    imageFacts: () => undefined,
+    imageFacts: options.imageLookups ? factsFrom(options.imageLookups) : () => undefined,
   };
   const outcome: AuditOutcome = { evaluated: [], skipped: [], problems: snapshot.problems.map((message) => ({ source, message })), warnings: [] };
 
@@ -100,6 +103,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
     try {
       const result = evaluate(obj, ctx, { defaultNamespace: namespace });
       if (!result) continue;
+      if (options.imageLookups) noteMissingFacts(result, obj, options.imageLookups);
       const entry = { obj, result, mode };
       order.push(entry);
       const uid = (obj.metadata as { uid?: unknown } | undefined)?.uid;

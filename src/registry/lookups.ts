@@ -3,9 +3,10 @@
 // answer carries when an image's facts did not arrive in time. The checks stay synchronous: facts
 // are fetched first, then the engine runs on whatever arrived.
 import { ruleSettings } from '../engine/engine.js';
-import type { ImageFacts } from '../engine/types.js';
+import type { ImageFacts, ObjectResult } from '../engine/types.js';
 import { parseImageReference } from '../images/reference.js';
 import type { Policy } from '../policy/types.js';
+import { podImages } from '../workloads/locate.js';
 import { ImageFactsCache, type ImageLookup } from './cache.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 
@@ -100,4 +101,12 @@ export function missingFactsNote(image: string, lookup: ImageLookup | undefined,
   if (!lookup || 'facts' in lookup) return undefined;
   const why = lookup.outcome === 'timed-out' ? 'lookup timed out' : withError ? `lookup failed: ${lookup.error}` : 'lookup failed';
   return `no registry facts for "${image}" (${why}): stale-image and digest pin skipped`;
+}
+
+/** Adds to a result the note of each of its object's images whose facts did not arrive (with the registry's error). */
+export function noteMissingFacts(result: ObjectResult, obj: unknown, lookups: ImageLookups): void {
+  for (const image of new Set(podImages(obj))) {
+    const note = missingFactsNote(image, lookups.get(image), true);
+    if (note) result.notes.push(note);
+  }
 }

@@ -167,6 +167,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     return { digest, size: Buffer.byteLength(JSON.stringify(manifest)) };
   };
 
+  let stopping: Promise<void> | undefined;
   return {
     host,
     ca,
@@ -182,14 +183,18 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     },
     tokenRequests: tokens?.requests ?? [],
     tlsOptions: () => ({ cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) }),
-    async stop() {
-      await tokens?.close();
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
+    // Idempotent: a test may stop the registry to simulate an outage before its after hook does.
+    stop() {
+      stopping ??= (async () => {
+        await tokens?.close();
+        if (child.exitCode === null) {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          await exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopping;
     },
   };
 }
