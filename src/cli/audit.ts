@@ -8,8 +8,9 @@ import { ClusterUnavailableError, readCluster } from '../cluster/read.js';
 import { defaultPolicy, loadPolicyFile, PolicyError } from '../policy/load.js';
 import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { podImages } from '../workloads/locate.js';
-import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS } from './image-lookup-flags.js';
 import { exitCode, toJson, toSarif, toTable } from './report.js';
+import { parsedOrExitCode, UsageError } from './usage.js';
 
 const USAGE = `Usage: gapguard audit [options]
 
@@ -32,8 +33,6 @@ Options:
 Registry lookups (stale-image/old-image needs the images' build times):
 ${imageLookupUsage(OFFLINE_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage, policy, kubeconfig or API error.
 `;
-
-class UsageError extends Error {}
 
 interface AuditConfig {
   kubeconfig?: string;
@@ -92,22 +91,8 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
 }
 
 export async function runAudit(argv: string[]): Promise<number> {
-  let config: AuditConfig | 'help';
-  try {
-    config = parseAuditArgs(argv);
-  } catch (err) {
-    if (err instanceof RegistryConfigError) {
-      process.stderr.write(`gapguard audit: ${err.message}\n`);
-      return 2;
-    }
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`gapguard audit: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (config === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const config = parsedOrExitCode('gapguard audit', USAGE, () => parseAuditArgs(argv));
+  if (typeof config === 'number') return config;
   try {
     // The policy first: a typo in it should not cost a round of API requests.
     const policy = config.policy !== undefined ? loadPolicyFile(config.policy) : defaultPolicy();

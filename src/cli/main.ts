@@ -12,6 +12,7 @@ import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
 import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
 import { exitCode, toJson, toSarif, toTable, VERSION } from './report.js';
+import { UsageError } from './usage.js';
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
 
@@ -29,8 +30,6 @@ Common options for scan and fix:
                                       in every namespace (otherwise only where policies appear)
 ${imageLookupUsage(OFFLINE_LOOKUP_BUDGET_MS)}Exit codes: 0 nothing denied, 1 a finding would be denied, 2 usage or input error.
 `;
-
-class UsageError extends Error {}
 
 const COMMON_OPTIONS = {
   policy: { type: 'string' },

@@ -6,7 +6,8 @@ import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
 import { DEFAULT_BODY_LIMIT, startServer, type ServerOptions } from '../server/server.js';
-import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, RegistryConfigError } from './image-lookup-flags.js';
+import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
+import { parsedOrExitCode, UsageError } from './usage.js';
 
 /** Well under the API server's webhook timeout (the chart's audit webhook waits 3 s). */
 const DEFAULT_LOOKUP_BUDGET_MS = 1500;
@@ -36,8 +37,6 @@ Registry lookups (off by default; per request, images without facts in the budge
 without them and the answer says so):
 ${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
 `;
-
-class UsageError extends Error {}
 
 interface ServeConfig {
   options: Omit<ServerOptions, 'logger' | 'cluster'>;
@@ -133,22 +132,8 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 export async function runServe(argv: string[]): Promise<number> {
-  let config: ServeConfig | 'help';
-  try {
-    config = parseServeArgs(argv);
-  } catch (err) {
-    if (err instanceof RegistryConfigError) {
-      process.stderr.write(`gapguard serve: ${err.message}\n`);
-      return 2;
-    }
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`gapguard serve: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (config === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const config = parsedOrExitCode('gapguard serve', USAGE, () => parseServeArgs(argv));
+  if (typeof config === 'number') return config;
   const logger = createLogger(config.logLevel);
   let server;
   try {

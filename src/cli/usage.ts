@@ -1,0 +1,22 @@
+// Argument errors, answered the same way by every command: a UsageError with its message and the
+// command's usage text, a RegistryConfigError (a flag's file that cannot be used) with its message
+// alone; both exit 2. `--help` prints the usage and exits 0.
+import { RegistryConfigError } from './image-lookup-flags.js';
+
+export class UsageError extends Error {}
+
+/** The parsed arguments, or the exit code once help or an argument error has been printed. */
+export function parsedOrExitCode<T>(command: string, usage: string, parse: () => T | 'help'): T | number {
+  let parsed: T | 'help';
+  try {
+    parsed = parse();
+  } catch (err) {
+    if (err instanceof RegistryConfigError) process.stderr.write(`${command}: ${err.message}\n`);
+    else if (err instanceof UsageError) process.stderr.write(`${command}: ${err.message}\n\n${usage}`);
+    else throw err;
+    return 2;
+  }
+  if (parsed !== 'help') return parsed;
+  process.stdout.write(usage);
+  return 0;
+}
