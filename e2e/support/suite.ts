@@ -91,7 +91,12 @@ function snapshotServer(dir: string): string {
   return join(dir, 'dist/src/cli/main.js');
 }
 
-export async function setUp(): Promise<void> {
+export interface SetUpOptions {
+  /** Write the apiserver's audit log (the scenarios read audit annotations from it). Default true. */
+  auditLog?: boolean;
+}
+
+export async function setUp(options: SetUpOptions = {}): Promise<void> {
   const started = Date.now();
   workdir = mkdtempSync(join(tmpdir(), 'gapguard-e2e-'));
   const clusterDir = join(workdir, 'cluster');
@@ -108,8 +113,9 @@ export async function setUp(): Promise<void> {
   const auditPolicy = join(workdir, 'audit-policy.yaml');
   writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n    resources:\n      - group: ""\n        resources: [pods, pods/ephemeralcontainers]\n      - group: apps\n      - group: batch\n  - level: None\n');
   clusterStarted = true;
+  const auditArgs = options.auditLog === false ? '' : `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}`;
   await runOk(join(scriptsDir, 'cluster-up.sh'), [clusterDir], {
-    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}` },
+    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: auditArgs },
     timeoutMs: 10 * 60_000,
   });
   const vars = readClusterEnv(join(clusterDir, 'cluster.env'));

@@ -1,0 +1,171 @@
+// End-to-end admission cost: the same clean Pods created through a real kube-apiserver with no
+// webhook, with gapguard in audit mode and in enforce mode, interleaved in rounds so that drift of
+// the machine (etcd growing, caches warming) falls on all three alike. Uses the e2e suite's setup:
+// the local control plane, `gapguard serve` out of cluster, the chart installed with helm.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ApiClient } from '../../e2e/support/api.js';
+import { createNamespace } from '../../e2e/support/kube.js';
+import { pod } from '../../e2e/support/objects.js';
+import { repoRoot } from '../../e2e/support/paths.js';
+import { env, helm, installChart, kubectl, RELEASE, RELEASE_NAMESPACE, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
+
+const PODS = Number(process.env.PODS ?? 1000);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const WARMUP = Number(process.env.WARMUP ?? 100);
+
+type Mode = 'none' | 'audit' | 'enforce';
+const MODES: Mode[] = ['none', 'audit', 'enforce'];
+
+/** Creates `count` Pods, `concurrency` at a time; the latency of each create in ms. */
+async function createPods(client: ApiClient, namespace: string, count: number, concurrency: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        const manifest = pod('bench');
+        manifest.metadata = { generateName: 'bench-', labels: { app: 'bench' } };
+        const started = performance.now();
+        const r = await client.send('POST', `/api/v1/namespaces/${namespace}/pods`, manifest);
+        latencies.push(performance.now() - started);
+        // Every Pod passes the default policy: anything but 201 is a broken run, not a data point.
+        if (r.status !== 201) throw new Error(`${namespace}: HTTP ${r.status}: ${r.body.slice(0, 500)}`);
+      }
+    }),
+  );
+  return latencies;
+}
+
+/** CPU time (user + system) a process has used, in ms; clock ticks are 10 ms on Linux. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function chartInstalled(): Promise<boolean> {
+  return (await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE])).code === 0;
+}
+
+async function setChart(installed: boolean): Promise<void> {
+  if (installed === (await chartInstalled())) return;
+  if (installed) await installChart(env().servingCaPem);
+  else {
+    const r = await helm(['uninstall', RELEASE, '-n', RELEASE_NAMESPACE, '--wait']);
+    if (r.code !== 0) throw new Error(`helm uninstall: ${r.stderr}`);
+  }
+  // The apiserver picks webhook configurations up through its informer; give it a moment.
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await setUp({ auditLog: false });
+  const e = env();
+  const namespaces: Record<Mode, string> = {
+    none: await createNamespace('bench-none'),
+    audit: await createNamespace('bench-audit'),
+    enforce: await createNamespace('bench-enforce', 'enforce'),
+  };
+  // A default-deny policy in each, so the Pods are clean for flat-network too and no answer carries warnings.
+  for (const ns of Object.values(namespaces)) {
+    const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const r = await kubectl(['-n', ns, 'apply', '-f', '-'], JSON.stringify(np));
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  const client = new ApiClient({ server: e.apiServer, caFile: e.apiServerCaFile, token: e.token, maxSockets: CONCURRENCY });
+  const latencies: Record<Mode, number[]> = { none: [], audit: [], enforce: [] };
+  const wall: Record<Mode, number> = { none: 0, audit: 0, enforce: 0 };
+  // Where the CPU goes, per Pod: on a small machine every process here competes for the same cores.
+  const pidOf = (name: string): number => Number(readFileSync(join(e.workdir, 'cluster', `${name}.pid`), 'utf8'));
+  const processes: Record<string, number> = { 'kube-apiserver': pidOf('kube-apiserver'), etcd: pidOf('etcd'), gapguard: e.gapguard.pid!, 'load generator': process.pid };
+  const cpu: Record<Mode, Record<string, number>> = { none: {}, audit: {}, enforce: {} };
+  const perRound = Math.ceil(PODS / ROUNDS);
+
+  for (const mode of MODES) {
+    await setChart(mode !== 'none');
+    await createPods(client, namespaces[mode], WARMUP, CONCURRENCY);
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of MODES) {
+      await setChart(mode !== 'none');
+      const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuMs(pid)]));
+      const t0 = performance.now();
+      latencies[mode].push(...(await createPods(client, namespaces[mode], perRound, CONCURRENCY)));
+      wall[mode] += performance.now() - t0;
+      for (const [name, pid] of Object.entries(processes)) cpu[mode][name] = (cpu[mode][name] ?? 0) + cpuMs(pid) - cpuBefore[name]!;
+    }
+    process.stderr.write(`bench: round ${round}/${ROUNDS} done\n`);
+  }
+  client.close();
+  // Proof that the webhook was in the path: the server's request counters by decision.
+  const metrics = await fetchMetrics();
+
+  const rows = MODES.map((mode) => {
+    const sorted = [...latencies[mode]].sort((a, b) => a - b);
+    return { mode, pods: sorted.length, median: percentile(sorted, 50), p99: percentile(sorted, 99), perSecond: (sorted.length / wall[mode]) * 1000 };
+  });
+  const base = rows[0]!;
+  const lines = [
+    `Pods per mode: ${PODS} (${ROUNDS} interleaved rounds of ${perRound}, ${WARMUP} warm-up each), ${CONCURRENCY} in parallel; ${cpus().length} cores, Node ${process.version}`,
+    '',
+    '| webhooks | pods | median ms | p99 ms | pods/s | median vs none | p99 vs none |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.mode} | ${r.pods} | ${r.median.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.perSecond.toFixed(0)} | ${(r.median / base.median).toFixed(3)}x | ${(r.p99 / base.p99).toFixed(3)}x |`),
+    '',
+    '| webhooks | CPU ms per Pod: ' + Object.keys(processes).join(' | ') + ' | total |',
+    '|---|' + Object.keys(processes).map(() => '---:|').join('') + '---:|',
+    ...MODES.map((mode) => {
+      const perPod = Object.keys(processes).map((name) => (cpu[mode][name] ?? 0) / latencies[mode].length);
+      return `| ${mode} | ${perPod.map((v) => v.toFixed(2)).join(' | ')} | ${perPod.reduce((a, b) => a + b, 0).toFixed(2)} |`;
+    }),
+    '',
+    `gapguard admission requests by endpoint and decision: ${metrics}`,
+    `total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const dir = join(repoRoot, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `e2e-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ pods: PODS, concurrency: CONCURRENCY, rounds: ROUNDS, rows, cpu, latencies }, null, 1));
+}
+
+async function fetchMetrics(): Promise<string> {
+  const e = env();
+  const { request } = await import('node:https');
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: e.gapguard.options.port, path: '/metrics', ca: e.servingCaPem }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('gapguard_admission_requests_total{'))
+    .map((l) => l.replace('gapguard_admission_requests_total', ''))
+    .join(', ');
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    tearDownNow();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+main()
+  .then(() => tearDown())
+  .catch(async (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    await tearDown();
+    process.exitCode = 1;
+  });
