@@ -2,12 +2,12 @@
 // never sent to gapguard), the server back, and the serving certificate and CA rotated under load.
 import { expect } from 'chai';
 import { readFileSync, renameSync, copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ApiClient } from './support/api.js';
 import { makeCa, makeServingPair } from './support/certs.js';
 import { readyz, sleep } from './support/gapguard.js';
 import { apply, createNamespace, eventually, exists, uniqueName, warnings } from './support/kube.js';
 import { pod, type PodSpec } from './support/objects.js';
+import { chartDir } from './support/paths.js';
 import { env, helm, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
 
 const tagged = (s: PodSpec): void => {
@@ -91,7 +91,7 @@ describe('faults', function () {
 
 /** helm upgrade with a new caBundle, then waits until both webhook configurations carry it. */
 async function setCaBundle(base64: string): Promise<void> {
-  const r = await helm(['upgrade', RELEASE, join(process.cwd(), 'charts/gapguard'), '-n', RELEASE_NAMESPACE, '--reuse-values', '--set', `webhook.caBundle=${base64}`]);
+  const r = await helm(['upgrade', RELEASE, chartDir, '-n', RELEASE_NAMESPACE, '--reuse-values', '--set', `webhook.caBundle=${base64}`]);
   expect(r.code, r.stderr).to.equal(0);
   for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
     const got = await kubectl(['get', kind, RELEASE, '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']);
