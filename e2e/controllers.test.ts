@@ -4,6 +4,9 @@
 import { expect } from 'chai';
 import { apply, auditEvents, createNamespace, eventually, getJson, setMode, warnings } from './support/kube.js';
 import { cronJob, deployment, hostPath, type PodSpec } from './support/objects.js';
+
+/** Another pinned image, for an update that changes the pod template. */
+const OTHER_PINNED_IMAGE = 'registry.k8s.io/pause:3.9@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097';
 import { kubectl } from './support/suite.js';
 
 const privileged = (s: PodSpec): void => {
@@ -38,6 +41,28 @@ describe('controllers', function () {
     expect(event).to.include('privileged/privileged-container');
     const deploy = await getJson(ns, 'deployment', 'web');
     expect(deploy.status.replicas).to.equal(1);
+  });
+
+  it('in enforce, an existing gap does not block label or image updates, but the rollout it starts is refused', async function () {
+    const ns = await createNamespace('controllers', 'audit');
+    expect((await apply(ns, deployment('legacy', privileged))).code).to.equal(0);
+    await setMode(ns, 'enforce');
+    await eventually('enforce to apply', async () => ((await apply(ns, deployment('probe', privileged), '--dry-run=server')).code !== 0 ? true : undefined));
+
+    const annotate = await kubectl(['-n', ns, 'annotate', 'deployment/legacy', 'team=payments']);
+    expect(annotate.code, annotate.stderr).to.equal(0);
+    const setImage = await kubectl(['-n', ns, 'set', 'image', 'deployment/legacy', `app=${OTHER_PINNED_IMAGE}`]);
+    expect(setImage.code, setImage.stderr).to.equal(0);
+    expect(warnings(setImage)).to.include('existing gap, not denied on update: privileged/privileged-container: container "app" securityContext.privileged');
+
+    // The new template's ReplicaSet is a CREATE, judged like any new object.
+    const message = await eventually('the Deployment controller to report the refused ReplicaSet', async () => {
+      const events = await kubectl(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=Deployment,involvedObject.name=legacy', '-o', 'json']);
+      const items = (JSON.parse(events.stdout) as { items: { message: string }[] }).items;
+      const fromConditions = ((await getJson(ns, 'deployment', 'legacy')).status?.conditions ?? []) as { message: string }[];
+      return [...items, ...fromConditions].map((i) => i.message).find((m) => m.includes('gapguard denied ReplicaSet'));
+    }, 30_000);
+    expect(message).to.include('privileged/privileged-container');
   });
 
   it('judges a CronJob pod template when it is applied', async function () {
