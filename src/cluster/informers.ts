@@ -144,7 +144,7 @@ export function connectCluster(kubeConfig: KubeConfig, logger: Logger): ClusterV
   };
   namespaces.on('add', checkLabel);
   namespaces.on('update', checkLabel);
-  for (const resource of resources) void resource.run();
+  const firstLists = Promise.all(resources.map((resource) => resource.run()));
 
   return {
     namespaceMode(namespace) {
@@ -160,6 +160,9 @@ export function connectCluster(kubeConfig: KubeConfig, logger: Logger): ClusterV
         .filter((r) => !r.synced || r.problem !== undefined)
         .map((r) => `${r.resource}: ${r.problem ?? 'waiting for the first list'}${r.synced ? ' (serving the last known state)' : ''}`);
       return problems.length ? `unavailable: ${problems.join('; ')}` : 'synced';
+    },
+    async firstListsDone() {
+      await firstLists;
     },
     async stop() {
       await Promise.all(resources.map((r) => r.stop()));

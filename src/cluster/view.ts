@@ -10,6 +10,8 @@ export interface ClusterView {
   networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
   /** For /readyz: "synced", "unavailable: <why>" or "disabled". */
   status(): string;
+  /** Resolves once the first list of every resource has succeeded or failed. */
+  firstListsDone(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -18,5 +20,6 @@ export const NO_CLUSTER: ClusterView = {
   namespaceMode: () => undefined,
   networkPolicies: () => undefined,
   status: () => 'disabled',
+  firstListsDone: async () => {},
   stop: async () => {},
 };

@@ -19,6 +19,8 @@ export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
 /** The API server gives a webhook at most 30 s; a request still running after that has no reader. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
+/** How long startup waits for the cluster's first lists before serving from the policy alone. */
+const FIRST_LIST_WAIT_MS = 10_000;
 
 export interface ServerOptions {
   host: string;
@@ -185,6 +187,16 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     for (const stop of stops) stop();
   };
   try {
+    // The kube-apiserver calls as soon as the port accepts. Before the first list, namespace labels
+    // are unknown and an enforce namespace would be judged by the policy's mode (audit in the chart):
+    // listen once the lists have answered. If they hang, serve from the policy alone, as after an error.
+    let waited: NodeJS.Timeout | undefined;
+    const listed = await Promise.race([
+      cluster.firstListsDone().then(() => true),
+      new Promise<boolean>((resolve) => (waited = setTimeout(() => resolve(false), FIRST_LIST_WAIT_MS))),
+    ]);
+    clearTimeout(waited);
+    if (!listed) logger.warn('the cluster has not answered the first lists; serving from the policy alone until it does', { waitedSeconds: FIRST_LIST_WAIT_MS / 1000 });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {

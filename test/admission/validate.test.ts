@@ -25,6 +25,7 @@ const fakeCluster: ClusterView = {
   namespaceMode: (ns) => (({ observed: 'audit', legacy: 'off', strict: 'enforce' }) as Record<string, AdmissionMode>)[ns],
   networkPolicies: (ns) => (ns === 'isolated' ? [defaultDenyPolicy] : ns === 'open' ? [] : undefined),
   status: () => 'synced',
+  firstListsDone: async () => {},
   stop: async () => {},
 };
 

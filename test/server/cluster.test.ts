@@ -84,3 +84,22 @@ describe('webhook with an unreachable cluster', () => {
     }
   });
 });
+
+describe('webhook starting with a cluster', () => {
+  it('answers its first request with the namespace modes of the cluster, not the policy default', async () => {
+    const api = await new FakeApiServer().start();
+    api.put(NAMESPACES, namespace('shop', 'enforce'));
+    api.listDelayMs = 500;
+    const cluster = connectCluster(api.kubeConfig(), createLogger('error', () => {}));
+    // The chart's policy: audit unless a namespace says otherwise. The kube-apiserver sends
+    // requests for 'shop' as soon as the port accepts them; judged before the first list, they
+    // would fall back to audit and be allowed.
+    const server = await startTestServer({ cluster, policy: 'mode: audit\n' });
+    try {
+      expect((await admitVia(server, '/validate', reviewOf(insecurePod(), { namespace: 'shop' }))).allowed).to.equal(false);
+    } finally {
+      await server.close();
+      await api.stop();
+    }
+  });
+});

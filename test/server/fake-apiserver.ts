@@ -21,6 +21,8 @@ export class FakeApiServer {
   private readonly watches = new Map<ServerResponse, string>();
   private version = 1;
   private down = false;
+  /** Lists are answered this much later: an API server slow to answer a starting webhook. */
+  listDelayMs = 0;
   private readonly server = createServer((req, res) => this.handle(req, res));
   port = 0;
 
@@ -105,7 +107,8 @@ export class FakeApiServer {
       res.on('close', () => this.watches.delete(res));
       return;
     }
-    res.end(JSON.stringify({ kind: resource.list, apiVersion: resource.apiVersion, metadata: { resourceVersion: String(this.version) }, items: [...this.objects.get(url.pathname)!.values()] }));
+    const list = JSON.stringify({ kind: resource.list, apiVersion: resource.apiVersion, metadata: { resourceVersion: String(this.version) }, items: [...this.objects.get(url.pathname)!.values()] });
+    setTimeout(() => res.end(list), this.listDelayMs);
   }
 }
 
