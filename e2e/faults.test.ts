@@ -46,7 +46,19 @@ describe('faults', function () {
       await kubectl(['-n', ns, 'delete', 'pod', name, '--wait=false']);
     }
 
-    await e.gapguard.start(e.servingCaPem);
+    // Refusable Pods keep coming while the server starts: none may slip through before it knows
+    // the namespace's label (it listens only once its informers have listed).
+    const during = startLoad(enforce, 4, { change: tagged, dryRun: true });
+    try {
+      await sleep(300);
+      await e.gapguard.start(e.servingCaPem);
+      await sleep(500);
+    } finally {
+      await during.stop();
+    }
+    expect(during.statuses).to.not.have.property('201');
+    expect(during.statuses['403']).to.be.greaterThan(0);
+
     const refused = await apply(enforce, pod('tagged-after', tagged));
     expect(refused.code).to.not.equal(0);
     expect(refused.stderr).to.include('gapguard denied Pod');
@@ -113,17 +125,26 @@ function swapFiles(from: { certFile: string; keyFile: string }, to: { certFile: 
 interface Load {
   created: number;
   failures: string[];
+  /** Answers by HTTP status. */
+  statuses: Record<string, number>;
   stop(): Promise<void>;
 }
 
-/** `workers` loops creating clean Pods in the namespace through the apiserver until stopped. */
-function startLoad(namespace: string, workers: number): Load {
+interface LoadOptions {
+  /** Made to the clean Pod; without it every create should succeed. */
+  change?: (spec: PodSpec) => void;
+  dryRun?: boolean;
+}
+
+/** `workers` loops creating Pods in the namespace through the apiserver until stopped. */
+function startLoad(namespace: string, workers: number, options: LoadOptions = {}): Load {
   const e = env();
   const client = new ApiClient({ server: e.apiServer, caFile: e.apiServerCaFile, token: e.token, maxSockets: workers });
   let running = true;
   const load = {
     created: 0,
     failures: [] as string[],
+    statuses: {} as Record<string, number>,
     stop: async () => {
       running = false;
       await Promise.all(loops);
@@ -132,10 +153,11 @@ function startLoad(namespace: string, workers: number): Load {
   };
   const loops = Array.from({ length: workers }, async () => {
     while (running) {
-      const manifest = pod('load');
+      const manifest = pod('load', options.change);
       (manifest.metadata as Record<string, unknown>) = { generateName: 'load-', labels: { app: 'load' } };
       try {
-        const r = await client.send('POST', `/api/v1/namespaces/${namespace}/pods`, manifest);
+        const r = await client.send('POST', `/api/v1/namespaces/${namespace}/pods${options.dryRun ? '?dryRun=All' : ''}`, manifest);
+        load.statuses[r.status] = (load.statuses[r.status] ?? 0) + 1;
         if (r.status === 201) load.created++;
         else load.failures.push(`${r.status} ${r.body.slice(0, 400)}`);
       } catch (err) {
