@@ -131,6 +131,11 @@ function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) =>
     if (denies && mode === 'enforce') {
       denied.push(p);
       outcome = 'deny';
+    } else if (mode === 'audit' && p.finding.fixable && isNew(p)) {
+      // Enforce's mutating call would fix it before validation: say so here, so that audit needs
+      // no mutating call of its own (one webhook call per request instead of two).
+      warnings.push(warningText(AUDIT_WOULD_PATCH, p));
+      outcome = 'audit';
     } else if (denies) {
       warnings.push(warningText(AUDIT_WOULD_DENY, p));
       outcome = 'audit';

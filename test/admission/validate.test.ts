@@ -9,7 +9,7 @@ import type { NetworkPolicyLike } from '../../src/engine/types.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { makeContext } from '../helpers.js';
 import { admitVia, reviewOf, startTestServer, type TestServer } from '../server/harness.js';
-import { hardenedPod, insecureDeployment, insecurePod } from './objects.js';
+import { fixablePod, hardenedPod, insecureDeployment, insecurePod } from './objects.js';
 
 /** A hardened pod whose only finding is a warn action: it shares the node's network. */
 function warnOnlyPod(): KubeObject {
@@ -99,6 +99,18 @@ describe('POST /validate', () => {
       expect(response.auditAnnotations!.decision).to.equal('audit');
     });
   }
+
+  it('in audit mode says "would patch" for what the enforce mutation fixes, the same lines as /mutate/audit, and never "would deny" for it', async () => {
+    const validated = await admitVia(server, '/validate/audit', reviewOf(fixablePod()));
+    const mutated = await admitVia(server, '/mutate/audit', reviewOf(fixablePod()));
+    expect(validated.allowed).to.equal(true);
+    expect(validated.patch).to.equal(undefined);
+    const wouldPatch = validated.warnings!.filter((w) => w.startsWith('[audit] enforce would patch: '));
+    expect(wouldPatch).to.include('[audit] enforce would patch: resource-limits/no-memory-limit: container "init" resources.limits.memory');
+    expect(wouldPatch).to.include('[audit] enforce would patch: run-as-root/runs-as-root: container "app" securityContext.runAsNonRoot');
+    expect(wouldPatch.sort()).to.deep.equal([...mutated.warnings!].sort());
+    expect(validated.warnings!.filter((w) => w.startsWith('[audit] enforce would deny: '))).to.deep.equal([]);
+  });
 
   it('takes the mode from the namespace label, capped by ?mode=audit; off judges nothing', async () => {
     const inNamespace = (ns: string) => {

@@ -81,7 +81,7 @@ describe('chart: TLS', () => {
       expect(cert.checkPrivateKey(createPrivateKey(pem(data['tls.key']!)))).to.equal(true);
       expect(cert.subjectAltName!.split(', ')).to.deep.equal(SERVICE_NAMES.map((n) => `DNS:${n}`));
       expect(cert.checkHost('gapguard.gapguard.svc')).to.equal('gapguard.gapguard.svc');
-      expect(caBundles(objects)).to.deep.equal(Array(4).fill(data['ca.crt']));
+      expect(caBundles(objects)).to.deep.equal(Array(3).fill(data['ca.crt']));
     });
 
     it('records the expiry it chose, about validityDays ahead', () => {
@@ -106,7 +106,7 @@ describe('chart: TLS', () => {
       const soon = new Date(Date.now() + 30 * DAY_MS).toISOString().replace(/\.\d+Z$/, 'Z');
       const upgraded = await renderUpgrade([asInstalled(find(objects, 'Secret'), { 'gapguard.io/not-after': soon })]);
       expect(secretData(upgraded)['ca.crt']).not.to.equal(secretData(objects)['ca.crt']);
-      expect(caBundles(upgraded)).to.deep.equal(Array(4).fill(secretData(upgraded)['ca.crt']));
+      expect(caBundles(upgraded)).to.deep.equal(Array(3).fill(secretData(upgraded)['ca.crt']));
     });
 
     it('replaces a pair made for other service names', async () => {
@@ -133,7 +133,7 @@ describe('chart: TLS', () => {
       for (const configuration of webhookConfigurations(objects)) {
         expect(configuration.metadata.annotations).to.deep.equal({ 'cert-manager.io/inject-ca-from': 'gapguard/gapguard-serving' });
       }
-      expect(caBundles(objects)).to.deep.equal(Array(4).fill(undefined));
+      expect(caBundles(objects)).to.deep.equal(Array(3).fill(undefined));
     });
 
     it('issues from an existing issuer instead when one is named', async () => {
@@ -151,7 +151,7 @@ describe('chart: TLS', () => {
       const kinds = objects.map((o) => o.kind);
       for (const kind of ['Secret', 'Certificate', 'Issuer']) expect(kinds).not.to.include(kind);
       expect(tlsVolumeSecret(objects)).to.equal('corp-webhook-tls');
-      expect(caBundles(objects)).to.deep.equal(Array(4).fill(caBundle));
+      expect(caBundles(objects)).to.deep.equal(Array(3).fill(caBundle));
     });
 
     it('leaves the CA bundle out when something else injects it', async () => {
@@ -161,7 +161,7 @@ describe('chart: TLS', () => {
           webhook: { annotations: { 'cert-manager.io/inject-ca-from-secret': 'gapguard/gapguard-tls' } },
         },
       });
-      expect(caBundles(objects)).to.deep.equal(Array(4).fill(undefined));
+      expect(caBundles(objects)).to.deep.equal(Array(3).fill(undefined));
       for (const configuration of webhookConfigurations(objects)) {
         expect(configuration.metadata.annotations).to.deep.equal({ 'cert-manager.io/inject-ca-from-secret': 'gapguard/gapguard-tls' });
       }

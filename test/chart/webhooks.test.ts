@@ -69,19 +69,17 @@ describe('chart: webhook configurations', () => {
     enforce = await render({ values: { mode: 'enforce' } });
   });
 
-  it('has an enforce and an audit webhook in each configuration, failing closed and open', () => {
-    for (const kind of ['Validating', 'Mutating'] as const) {
-      expect(webhooks(audit, kind)).to.have.length(2);
-      const closed = route(audit, kind, 'enforce');
-      const open = route(audit, kind, 'audit');
-      expect(closed.failurePolicy).to.equal('Fail');
-      expect(open.failurePolicy).to.equal('Ignore');
-      expect(closed.timeoutSeconds).to.equal(5);
-      expect(open.timeoutSeconds).to.equal(3);
-      for (const hook of [closed, open]) {
-        expect(hook.admissionReviewVersions).to.deep.equal(['v1']);
-        expect(hook.sideEffects).to.equal('None');
-      }
+  it('validates with an enforce webhook failing closed and an audit one failing open, and mutates with enforce only', () => {
+    expect(webhooks(audit, 'Validating')).to.have.length(2);
+    // Audit's validating call says what enforce would patch: a mutating audit call would only cost time.
+    expect(webhooks(audit, 'Mutating').map((w) => w.name)).to.deep.equal(['enforce.mutate.gapguard.io']);
+    const closed = [route(audit, 'Validating', 'enforce'), route(audit, 'Mutating', 'enforce')];
+    const open = route(audit, 'Validating', 'audit');
+    for (const hook of closed) expect(hook).to.include({ failurePolicy: 'Fail', timeoutSeconds: 5 });
+    expect(open).to.include({ failurePolicy: 'Ignore', timeoutSeconds: 3 });
+    for (const hook of [...closed, open]) {
+      expect(hook.admissionReviewVersions).to.deep.equal(['v1']);
+      expect(hook.sideEffects).to.equal('None');
     }
   });
 
@@ -89,7 +87,6 @@ describe('chart: webhook configurations', () => {
     const paths = (objects: RenderedObject[]) =>
       (['Validating', 'Mutating'] as const).flatMap((kind) => webhooks(objects, kind).map((w) => `${w.name} ${w.clientConfig.service!.path}`));
     expect(paths(audit).sort()).to.deep.equal([
-      'audit.mutate.gapguard.io /mutate/audit',
       'audit.validate.gapguard.io /validate/audit',
       'enforce.mutate.gapguard.io /mutate',
       'enforce.validate.gapguard.io /validate',
@@ -111,14 +108,11 @@ describe('chart: webhook configurations', () => {
   });
 
   it('patches Pods on CREATE only and never ReplicaSets or ephemeral containers', () => {
-    for (const name of ['enforce', 'audit'] as const) {
-      expect(judged(route(audit, 'Mutating', name))).to.deep.equal({ 'core/pods': ['CREATE'], ...CONTROLLERS });
-    }
+    expect(judged(route(audit, 'Mutating', 'enforce'))).to.deep.equal({ 'core/pods': ['CREATE'], ...CONTROLLERS });
   });
 
-  it('re-runs the enforce patch after later mutating webhooks, never the audit one', () => {
+  it('re-runs the enforce patch after later mutating webhooks', () => {
     expect(route(audit, 'Mutating', 'enforce').reinvocationPolicy).to.equal('IfNeeded');
-    expect(route(audit, 'Mutating', 'audit').reinvocationPolicy).to.equal('Never');
     expect(route(audit, 'Validating', 'enforce')).not.to.have.property('reinvocationPolicy');
   });
 
@@ -138,10 +132,10 @@ describe('chart: webhook configurations', () => {
       expect(selector(route(audit, kind, 'enforce'), 'gapguard.io/mode')).to.deep.equal([
         { key: 'gapguard.io/mode', operator: 'In', values: ['enforce'] },
       ]);
-      expect(selector(route(audit, kind, 'audit'), 'gapguard.io/mode')).to.deep.equal([
-        { key: 'gapguard.io/mode', operator: 'NotIn', values: ['enforce', 'off'] },
-      ]);
     }
+    expect(selector(route(audit, 'Validating', 'audit'), 'gapguard.io/mode')).to.deep.equal([
+      { key: 'gapguard.io/mode', operator: 'NotIn', values: ['enforce', 'off'] },
+    ]);
   });
 
   it('in global enforce mode, audits only namespaces labelled audit and enforces the rest', () => {
@@ -149,10 +143,10 @@ describe('chart: webhook configurations', () => {
       expect(selector(route(enforce, kind, 'enforce'), 'gapguard.io/mode')).to.deep.equal([
         { key: 'gapguard.io/mode', operator: 'NotIn', values: ['audit', 'off'] },
       ]);
-      expect(selector(route(enforce, kind, 'audit'), 'gapguard.io/mode')).to.deep.equal([
-        { key: 'gapguard.io/mode', operator: 'In', values: ['audit'] },
-      ]);
     }
+    expect(selector(route(enforce, 'Validating', 'audit'), 'gapguard.io/mode')).to.deep.equal([
+      { key: 'gapguard.io/mode', operator: 'In', values: ['audit'] },
+    ]);
   });
 
   it('skips kubelet mirror Pods and updates that leave the pod spec unchanged, and nothing else', () => {
@@ -185,7 +179,6 @@ describe('chart: webhook configurations', () => {
     );
     expect(urls.sort()).to.deep.equal([
       'https://127.0.0.1:8443/mutate',
-      'https://127.0.0.1:8443/mutate/audit',
       'https://127.0.0.1:8443/validate',
       'https://127.0.0.1:8443/validate/audit',
     ]);
