@@ -1,15 +1,20 @@
 // End-to-end admission cost: the same clean Pods created through a real kube-apiserver with no
-// webhook, with gapguard in audit mode and in enforce mode, interleaved in rounds so that drift of
-// the machine (etcd growing, caches warming) falls on all three alike. Uses the e2e suite's setup:
-// the local control plane, `gapguard serve` out of cluster, the chart installed with helm.
+// webhook, with two no-op webhooks that allow everything, called where gapguard's enforce mode is
+// (a bare node:https server echoing the uid: the floor any webhook pays for those two calls; an
+// Express server with express.json: the way webhooks are usually written), and with gapguard in
+// audit mode and in enforce mode, interleaved in rounds so that drift of the machine (etcd growing, caches
+// warming) falls on all alike. Uses the e2e suite's setup: the local control plane, `gapguard
+// serve` out of cluster, the chart installed with helm.
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from '../../e2e/support/api.js';
+import { freePort, sleep } from '../../e2e/support/gapguard.js';
 import { createNamespace } from '../../e2e/support/kube.js';
 import { pod } from '../../e2e/support/objects.js';
-import { repoRoot } from '../../e2e/support/paths.js';
+import { chartDir, repoRoot } from '../../e2e/support/paths.js';
 import { env, helm, installChart, kubectl, RELEASE, RELEASE_NAMESPACE, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
 
 const PODS = Number(process.env.PODS ?? 1000);
@@ -17,8 +22,14 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const WARMUP = Number(process.env.WARMUP ?? 100);
 
-type Mode = 'none' | 'audit' | 'enforce';
-const MODES: Mode[] = ['none', 'audit', 'enforce'];
+const NOOPS = ['no-op https', 'no-op express'] as const;
+type Noop = (typeof NOOPS)[number];
+type Mode = 'none' | Noop | 'audit' | 'enforce';
+const MODES: Mode[] = ['none', ...NOOPS, 'audit', 'enforce'];
+/** Where the webhook configurations point in each mode; `none` has no chart installed. */
+type Target = 'none' | Noop | 'gapguard';
+const TARGET: Record<Mode, Target> = { none: 'none', 'no-op https': 'no-op https', 'no-op express': 'no-op express', audit: 'gapguard', enforce: 'gapguard' };
+const NOOP_KIND: Record<Noop, string> = { 'no-op https': 'https-uid', 'no-op express': 'express' };
 
 /** Creates `count` Pods, `concurrency` at a time; the latency of each create in ms. */
 async function createPods(client: ApiClient, namespace: string, count: number, concurrency: number): Promise<number[]> {
@@ -55,23 +66,48 @@ async function chartInstalled(): Promise<boolean> {
   return (await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE])).code === 0;
 }
 
-async function setChart(installed: boolean): Promise<void> {
-  if (installed === (await chartInstalled())) return;
-  if (installed) await installChart(env().servingCaPem);
-  else {
+let target: Target = 'none';
+
+/** Installs, repoints or uninstalls the chart so the webhooks go where `wanted` says. */
+async function setTarget(wanted: Target, noopUrls: Record<Noop, string>): Promise<void> {
+  if (wanted === target) return;
+  if (wanted === 'none') {
     const r = await helm(['uninstall', RELEASE, '-n', RELEASE_NAMESPACE, '--wait']);
     if (r.code !== 0) throw new Error(`helm uninstall: ${r.stderr}`);
+  } else {
+    if (!(await chartInstalled())) await installChart(env().servingCaPem);
+    const url = wanted === 'gapguard' ? env().webhookUrl : noopUrls[wanted];
+    const r = await helm(['upgrade', RELEASE, chartDir, '-n', RELEASE_NAMESPACE, '--reuse-values', '--set', `webhook.url=${url}`]);
+    if (r.code !== 0) throw new Error(`helm upgrade: ${r.stderr}`);
   }
+  target = wanted;
   // The apiserver picks webhook configurations up through its informer; give it a moment.
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   await setUp({ auditLog: false });
   const e = env();
+  // The no-op webhooks serve with gapguard's certificate, so the same CA bundle trusts them.
+  const noopUrls = {} as Record<Noop, string>;
+  const noopPids = {} as Record<Noop, number>;
+  for (const noop of NOOPS) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/webhook/noop-servers.js'), NOOP_KIND[noop], String(port), join(e.certDir, 'serving.crt'), join(e.certDir, 'serving.key')], { stdio: 'ignore' });
+    const previous = stopNoops;
+    stopNoops = () => {
+      previous();
+      child.kill();
+    };
+    noopUrls[noop] = `https://127.0.0.1:${port}`;
+    noopPids[noop] = child.pid!;
+  }
+  target = (await chartInstalled()) ? 'gapguard' : 'none';
   const namespaces: Record<Mode, string> = {
     none: await createNamespace('bench-none'),
+    'no-op https': await createNamespace('bench-noop-https', 'enforce'),
+    'no-op express': await createNamespace('bench-noop-express', 'enforce'),
     audit: await createNamespace('bench-audit'),
     enforce: await createNamespace('bench-enforce', 'enforce'),
   };
@@ -82,21 +118,21 @@ async function main(): Promise<void> {
     if (r.code !== 0) throw new Error(r.stderr);
   }
   const client = new ApiClient({ server: e.apiServer, caFile: e.apiServerCaFile, token: e.token, maxSockets: CONCURRENCY });
-  const latencies: Record<Mode, number[]> = { none: [], audit: [], enforce: [] };
-  const wall: Record<Mode, number> = { none: 0, audit: 0, enforce: 0 };
+  const latencies = Object.fromEntries(MODES.map((m) => [m, []])) as unknown as Record<Mode, number[]>;
+  const wall = Object.fromEntries(MODES.map((m) => [m, 0])) as Record<Mode, number>;
   // Where the CPU goes, per Pod: on a small machine every process here competes for the same cores.
   const pidOf = (name: string): number => Number(readFileSync(join(e.workdir, 'cluster', `${name}.pid`), 'utf8'));
-  const processes: Record<string, number> = { 'kube-apiserver': pidOf('kube-apiserver'), etcd: pidOf('etcd'), gapguard: e.gapguard.pid!, 'load generator': process.pid };
-  const cpu: Record<Mode, Record<string, number>> = { none: {}, audit: {}, enforce: {} };
+  const processes: Record<string, number> = { 'kube-apiserver': pidOf('kube-apiserver'), etcd: pidOf('etcd'), gapguard: e.gapguard.pid!, ...noopPids, 'load generator': process.pid };
+  const cpu = Object.fromEntries(MODES.map((m) => [m, {}])) as Record<Mode, Record<string, number>>;
   const perRound = Math.ceil(PODS / ROUNDS);
 
   for (const mode of MODES) {
-    await setChart(mode !== 'none');
+    await setTarget(TARGET[mode], noopUrls);
     await createPods(client, namespaces[mode], WARMUP, CONCURRENCY);
   }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of MODES) {
-      await setChart(mode !== 'none');
+      await setTarget(TARGET[mode], noopUrls);
       const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuMs(pid)]));
       const t0 = performance.now();
       latencies[mode].push(...(await createPods(client, namespaces[mode], perRound, CONCURRENCY)));
@@ -156,16 +192,23 @@ async function fetchMetrics(): Promise<string> {
     .join(', ');
 }
 
+let stopNoops = (): void => {};
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    stopNoops();
     tearDownNow();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
 main()
-  .then(() => tearDown())
+  .then(() => {
+    stopNoops();
+    return tearDown();
+  })
   .catch(async (err: unknown) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    stopNoops();
     await tearDown();
     process.exitCode = 1;
   });

@@ -1,7 +1,9 @@
-// The benchmark's baselines, answering every POST with an allowing AdmissionReview:
-//   https:   node:https, the body read and dropped, a fixed answer (the floor of any Node webhook);
-//   express: Express 5 with express.json(), the way a webhook is usually written.
-// Usage: node noop-servers.js https|express PORT CERT_FILE KEY_FILE
+// The benchmarks' baselines, answering every POST with an allowing AdmissionReview:
+//   https:     node:https, the body read and dropped, a fixed answer (the floor of any Node webhook);
+//   https-uid: the same, echoing the request's uid found by a regex, as the kube-apiserver needs
+//              (the floor of a webhook behind a real apiserver: TLS and HTTP, no JSON parse);
+//   express:   Express 5 with express.json(), the way a webhook is usually written.
+// Usage: node noop-servers.js https|https-uid|express PORT CERT_FILE KEY_FILE
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerOptions } from 'node:https';
 import express from 'express';
@@ -10,22 +12,28 @@ const [kind, port, certFile, keyFile] = process.argv.slice(2);
 const tls: ServerOptions = { cert: readFileSync(certFile!), key: readFileSync(keyFile!), minVersion: 'TLSv1.2' };
 const allow = (uid: unknown) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
 
-if (kind === 'https') {
-  const answer = allow('fixed');
+// The apiserver writes request.uid before the object, so the first "uid" in the body is the request's.
+const FIRST_UID = /"uid":"([^"]*)"/;
+
+if (kind === 'https' || kind === 'https-uid') {
+  const fixed = allow('fixed');
   createServer(tls, (req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => kind === 'https-uid' && chunks.push(c));
     req.on('end', () => {
+      const answer = kind === 'https' ? fixed : allow(FIRST_UID.exec(Buffer.concat(chunks).toString())?.[1]);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
     });
   }).listen(Number(port), '127.0.0.1');
 } else if (kind === 'express') {
   const app = express();
-  app.post('/validate', express.json({ limit: '3mb' }), (req, res) => {
+  // Any path: the end-to-end benchmark points both webhook configurations (/mutate, /validate) here.
+  app.post('/{*path}', express.json({ limit: '3mb' }), (req, res) => {
     res.type('application/json').send(allow((req.body as { request?: { uid?: unknown } }).request?.uid));
   });
   createServer(tls, app).listen(Number(port), '127.0.0.1');
 } else {
-  process.stderr.write('usage: noop-servers.js https|express PORT CERT_FILE KEY_FILE\n');
+  process.stderr.write('usage: noop-servers.js https|https-uid|express PORT CERT_FILE KEY_FILE\n');
   process.exitCode = 2;
 }
