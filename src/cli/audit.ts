@@ -1,7 +1,6 @@
 // `gapguard audit`: judges what already runs in a cluster, with the engine, policy and reports of
 // `gapguard scan`. Exit codes as scan: 0 nothing denied, 1 a finding's action is deny, 2 usage,
 // policy, kubeconfig or API errors (one line on stderr, never a stack trace).
-import { parseArgs } from 'node:util';
 import { auditSnapshot } from '../cluster/audit.js';
 import { KubeConfigError, loadClusterTarget } from '../cluster/kubeconfig.js';
 import { ClusterUnavailableError, readCluster } from '../cluster/read.js';
@@ -10,7 +9,7 @@ import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.
 import { podImages } from '../workloads/locate.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS } from './image-lookup-flags.js';
 import { exitCode, toJson, toSarif, toTable } from './report.js';
-import { parsedOrExitCode, UsageError } from './usage.js';
+import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
 const USAGE = `Usage: gapguard audit [options]
 
@@ -46,28 +45,18 @@ interface AuditConfig {
 }
 
 function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        'all-namespaces': { type: 'boolean', short: 'A', default: false },
-        policy: { type: 'string' },
-        output: { type: 'string', short: 'o', default: 'table' },
-        'request-timeout': { type: 'string', default: '30' },
-        'chunk-size': { type: 'string', default: '500' },
-        ...IMAGE_LOOKUP_OPTIONS,
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(argv, {
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    'all-namespaces': { type: 'boolean', short: 'A', default: false },
+    policy: { type: 'string' },
+    output: { type: 'string', short: 'o', default: 'table' },
+    'request-timeout': { type: 'string', default: '30' },
+    'chunk-size': { type: 'string', default: '500' },
+    ...IMAGE_LOOKUP_OPTIONS,
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.namespace !== undefined && v['all-namespaces']) throw new UsageError('--namespace and --all-namespaces contradict each other');

@@ -1,13 +1,12 @@
 // `gapguard serve`: flags to server options, then run until SIGTERM or SIGINT and drain.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
 import { DEFAULT_BODY_LIMIT, startServer, type ServerOptions } from '../server/server.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
-import { parsedOrExitCode, UsageError } from './usage.js';
+import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
 /** Well under the API server's webhook timeout (the chart's audit webhook waits 3 s). */
 const DEFAULT_LOOKUP_BUDGET_MS = 1500;
@@ -52,31 +51,21 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 }
 
 function parseServeArgs(argv: string[]): ServeConfig | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '8443' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'cert-dir': { type: 'string' },
-        'client-ca': { type: 'string' },
-        policy: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        'no-cluster': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
-        help: { type: 'boolean', short: 'h', default: false },
-        ...IMAGE_LOOKUP_OPTIONS,
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(argv, {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8443' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'cert-dir': { type: 'string' },
+    'client-ca': { type: 'string' },
+    policy: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    'no-cluster': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'info' },
+    'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
+    help: { type: 'boolean', short: 'h', default: false },
+    ...IMAGE_LOOKUP_OPTIONS,
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');

@@ -1,6 +1,7 @@
 // Argument errors, answered the same way by every command: a UsageError with its message and the
 // command's usage text, a RegistryConfigError (a flag's file that cannot be used) with its message
 // alone; both exit 2. `--help` prints the usage and exits 0.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RegistryConfigError } from './image-lookup-flags.js';
 
 export class UsageError extends Error {}
@@ -19,4 +20,15 @@ export function parsedOrExitCode<T>(command: string, usage: string, parse: () =>
   if (parsed !== 'help') return parsed;
   process.stdout.write(usage);
   return 0;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Strict flag parsing without positionals; an unknown or malformed flag is a UsageError. */
+export function parseFlags<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, strict: true as const, allowPositionals: false as const, options });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
