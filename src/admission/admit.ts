@@ -6,7 +6,7 @@ import { evaluate } from '../engine/engine.js';
 import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
-import { JUDGED_KINDS, isObject, objectName, podImages, type KubeObject } from '../workloads/locate.js';
+import { JUDGED_KINDS, isObject, objectName, objectNamespace, podImages, type KubeObject } from '../workloads/locate.js';
 import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, warningText, type PlacedFinding } from './messages.js';
 import { placeOf } from './place.js';
 import { BadReviewError } from './review.js';
@@ -78,12 +78,6 @@ const JUDGED_SUBRESOURCES: ReadonlySet<string> = new Set(['', 'ephemeralcontaine
 function resolveMode(sources: AdmissionSources, namespace: string, auditOnly: boolean): AdmissionMode {
   const mode = sources.namespaceMode(namespace) ?? sources.policy.mode;
   return auditOnly && mode === 'enforce' ? 'audit' : mode;
-}
-
-function metadataField(obj: unknown, field: 'namespace' | 'name'): string | undefined {
-  const meta = isObject(obj) ? obj.metadata : undefined;
-  const v = isObject(meta) ? meta[field] : undefined;
-  return typeof v === 'string' && v ? v : undefined;
 }
 
 /**
@@ -183,7 +177,7 @@ function skipped(uid: string, mode: AdmissionMode, namespace: string, name: stri
  */
 export function admissionSubject(request: AdmissionRequest, sources: AdmissionSources, auditOnly: boolean): AdmissionOutcome | AdmissionSubject {
   const { uid, operation, kind } = request;
-  const namespace = request.namespace || metadataField(request.object, 'namespace') || 'default';
+  const namespace = request.namespace || objectNamespace(request.object) || 'default';
   const name = request.name || (isObject(request.object) ? objectName(request.object as KubeObject) : '');
   const mode = resolveMode(sources, namespace, auditOnly);
   const skip = (reason: string) => skipped(uid, mode, namespace, name, reason);

@@ -5,7 +5,7 @@ import { evaluate } from '../engine/engine.js';
 import type { EvalContext, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
-import { InputError, isObject, objectName } from '../workloads/locate.js';
+import { InputError, objectName, objectNamespace } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument, type SourceFile } from './input.js';
 
@@ -39,18 +39,13 @@ export interface ScanOutcome {
   problems: InputProblem[];
 }
 
-function namespaceOf(obj: Record<string, unknown>, fallback: string): string {
-  const meta = obj.metadata;
-  return isObject(meta) && typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : fallback;
-}
-
 export function evaluateSources(files: readonly SourceFile[], options: ScanOptions, problems: InputProblem[]): ScanOutcome {
   const policiesByNamespace = new Map<string, NetworkPolicyLike[]>();
   for (const file of files) {
     for (const doc of file.documents) {
       for (const { object } of doc.objects) {
         if (object.kind !== 'NetworkPolicy') continue;
-        const ns = namespaceOf(object, options.defaultNamespace);
+        const ns = objectNamespace(object) ?? options.defaultNamespace;
         const list = policiesByNamespace.get(ns) ?? [];
         list.push(object as NetworkPolicyLike);
         policiesByNamespace.set(ns, list);

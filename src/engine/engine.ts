@@ -2,7 +2,7 @@
 // actions and exemptions, and compute the enabled fixes as one JSON Patch.
 import { ALL_CHECKS } from '../gaps/index.js';
 import type { Exemption, Policy } from '../policy/types.js';
-import { isObject, locatePodTarget, objectName, type KubeObject } from '../workloads/locate.js';
+import { locatePodTarget, objectName, type KubeObject } from '../workloads/locate.js';
 import { formatPath } from '../workloads/paths.js';
 import type { PodTarget } from '../workloads/types.js';
 import { buildPatch } from './fix.js';
@@ -95,11 +95,10 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
     }
   }
 
-  const meta = isObject(obj.metadata) ? obj.metadata : {};
   return {
     kind: obj.kind as string,
     apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : '',
-    namespace: typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : pod.namespace,
+    namespace: pod.namespace,
     name: objectName(obj),
     findings,
     patch: intents.length ? buildPatch(obj, intents) : [],

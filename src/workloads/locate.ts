@@ -63,6 +63,13 @@ function stringMap(v: unknown): Record<string, string> {
   return out;
 }
 
+/** The object's `metadata.namespace`, when it is a non-empty string. */
+export function objectNamespace(obj: unknown): string | undefined {
+  const meta = isObject(obj) ? obj.metadata : undefined;
+  const namespace = isObject(meta) ? meta.namespace : undefined;
+  return typeof namespace === 'string' && namespace ? namespace : undefined;
+}
+
 export function objectName(obj: KubeObject): string {
   const m = obj.metadata;
   if (isObject(m)) {
@@ -107,8 +114,7 @@ export function locatePodTarget(obj: KubeObject, defaultNamespace: string): PodT
   }
   assertPodSpecShape(spec, specPath);
   const podSpec = spec as PodSpec;
-  const meta = isObject(obj.metadata) ? obj.metadata : {};
-  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
+  const namespace = objectNamespace(obj) ?? defaultNamespace;
   const templateMeta = isObject(template) ? (template as KubeObject).metadata : undefined;
   const containers: ContainerRef[] = [];
   for (const list of CONTAINER_LISTS) {
