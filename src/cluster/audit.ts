@@ -61,15 +61,19 @@ function controllerUid(obj: KubeObject): string | undefined {
 }
 
 /**
- * A finding's identity relative to the pod template, with containers by name: the same gap in a
- * Deployment's template and in the Pod made from it has the same key.
+ * The identity of a finding of obj relative to its pod template, with containers by name: the same
+ * gap in a Deployment's template and in the Pod made from it has the same key. The template is
+ * located once per object, not once per finding.
  */
-function templateKey(obj: KubeObject, f: Finding): string {
+function templateKeyOf(obj: KubeObject): (f: Finding) => string {
   const templatePath = locatePodTarget(obj, '')!.specPath.slice(0, -1);
-  const path = parsePath(f.path);
-  const inTemplate = templatePath.every((seg, i) => path[i] === seg);
-  if (!inTemplate) return `${f.rule}|${f.path}`;
-  return placeOf(at(obj, templatePath), { ...f, path: formatPath(path.slice(templatePath.length)) }).identity;
+  const template = at(obj, templatePath);
+  return (f) => {
+    const path = parsePath(f.path);
+    const inTemplate = templatePath.every((seg, i) => path[i] === seg);
+    if (!inTemplate) return `${f.rule}|${f.path}`;
+    return placeOf(template, { ...f, path: formatPath(path.slice(templatePath.length)) }).identity;
+  };
 }
 
 export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions): AuditOutcome {
@@ -114,6 +118,8 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
     }
   }
 
+  // An owner's keys serve all of its replicas.
+  const ownerKeys = new Map<Judged, Set<string>>();
   for (const { obj, result, mode } of order) {
     const ownerUid = controllerUid(obj);
     const owner = ownerUid === undefined ? undefined : judged.get(ownerUid);
@@ -121,8 +127,13 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
       outcome.evaluated.push({ source, result, mode });
       continue;
     }
-    const shared = new Set(owner.result.findings.map((f) => templateKey(owner.obj, f)));
-    const own = result.findings.filter((f) => !shared.has(templateKey(obj, f)));
+    let shared = ownerKeys.get(owner);
+    if (!shared) {
+      shared = new Set(owner.result.findings.map(templateKeyOf(owner.obj)));
+      ownerKeys.set(owner, shared);
+    }
+    const keyOf = templateKeyOf(obj);
+    const own = result.findings.filter((f) => !shared.has(keyOf(f)));
     const ownerName = describe(owner.obj);
     if (own.length === 0) {
       outcome.skipped.push({ source, kind: result.kind, name: result.name, reason: `same findings as its owner ${ownerName}, reported there` });
