@@ -13,7 +13,6 @@ export interface ScanOptions {
   policy: Policy;
   defaultNamespace: string;
   inputComplete: boolean;
-  now?: Date;
   /** Registry facts fetched for the input's images (--resolve-images); without them no image has facts. */
   imageLookups?: ImageLookups;
 }
@@ -54,7 +53,7 @@ export function evaluateSources(files: readonly SourceFile[], options: ScanOptio
   }
   const ctx: EvalContext = {
     policy: options.policy,
-    now: options.now ?? new Date(),
+    now: new Date(),
     networkPolicies: (ns) => policiesByNamespace.get(ns) ?? (options.inputComplete ? [] : undefined),
     imageFacts: options.imageLookups ? factsFrom(options.imageLookups) : () => undefined,
   };

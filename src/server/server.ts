@@ -21,6 +21,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
 /** How long startup waits for the cluster's first lists before serving from the policy alone. */
 const FIRST_LIST_WAIT_MS = 10_000;
+/** How long a drain waits for in-flight requests before it closes their connections. */
+const DRAIN_TIMEOUT_MS = 25_000;
 
 export interface ServerOptions {
   host: string;
@@ -35,8 +37,6 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** How often watched files are checked besides file-system events. */
   watchIntervalMs?: number;
-  /** How long a drain waits for in-flight requests before it closes their connections. */
-  drainTimeoutMs?: number;
   /** Registry lookups of image facts; without it, none. */
   imageLookups?: ImageLookupConfig;
 }
@@ -224,7 +224,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
         server.closeIdleConnections();
         for (const socket of unused) socket.destroy();
       }, 50);
-      const force = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 25_000);
+      const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       force.unref();
       server.close(() => {
         clearInterval(sweep);
