@@ -20,6 +20,12 @@ export type Decision = 'allow' | 'warn' | 'deny' | 'patch' | 'audit' | 'skip';
 export type FindingOutcome = 'deny' | 'warn' | 'audit' | 'patch';
 
 export const NAMESPACE_MODE_LABEL = 'gapguard.io/mode';
+const ADMISSION_MODES: ReadonlySet<string> = new Set<AdmissionMode>(['enforce', 'audit', 'off']);
+
+/** The mode a `gapguard.io/mode` label value names; undefined for an absent or mistyped label. */
+export function modeOfLabel(value: string | undefined): AdmissionMode | undefined {
+  return value !== undefined && ADMISSION_MODES.has(value) ? (value as AdmissionMode) : undefined;
+}
 
 /** What the answer depends on besides the request: the policy and the cluster's state. */
 export interface AdmissionSources {

@@ -8,7 +8,7 @@
 // Pods) report only the findings their owner does not have, so one gap in a template is one
 // finding, not one per replica; what is new in the Pod (an injected sidecar, an ephemeral
 // container, a changed image, a long-running container) is still reported on the Pod.
-import { NAMESPACE_MODE_LABEL, type AdmissionMode } from '../admission/admit.js';
+import { modeOfLabel, NAMESPACE_MODE_LABEL, type AdmissionMode } from '../admission/admit.js';
 import { placeOf } from '../admission/place.js';
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, Finding, ObjectResult } from '../engine/types.js';
@@ -21,8 +21,6 @@ import type { SkippedObject } from '../cli/evaluate-sources.js';
 import type { InputProblem } from '../cli/input.js';
 import type { ReportedObject } from '../cli/report.js';
 import type { ClusterSnapshot } from './read.js';
-
-const MODES: ReadonlySet<string> = new Set<AdmissionMode>(['enforce', 'audit', 'off']);
 
 export interface AuditOptions {
   policy: Policy;
@@ -89,10 +87,11 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
   const modes = new Map<string, AdmissionMode>();
   for (const [name, labels] of snapshot.namespaceLabels ?? []) {
     const label = labels[NAMESPACE_MODE_LABEL];
-    if (label !== undefined && !MODES.has(label)) {
+    const labelled = modeOfLabel(label);
+    if (label !== undefined && labelled === undefined) {
       outcome.warnings.push(`namespace "${name}": label ${NAMESPACE_MODE_LABEL}=${JSON.stringify(label)} ignored (expected enforce, audit or off); using the policy's mode ${policy.mode}`);
     }
-    modes.set(name, label !== undefined && MODES.has(label) ? (label as AdmissionMode) : policy.mode);
+    modes.set(name, labelled ?? policy.mode);
   }
 
   const judged = new Map<string, Judged>();

@@ -16,12 +16,11 @@ import {
   type V1Namespace,
   type V1NetworkPolicy,
 } from '@kubernetes/client-node';
-import { NAMESPACE_MODE_LABEL, type AdmissionMode } from '../admission/admit.js';
+import { modeOfLabel, NAMESPACE_MODE_LABEL } from '../admission/admit.js';
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { Logger } from '../server/log.js';
 import type { ClusterView } from './view.js';
 
-const MODES: ReadonlySet<string> = new Set<AdmissionMode>(['enforce', 'audit', 'off']);
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
@@ -138,7 +137,7 @@ export function connectCluster(kubeConfig: KubeConfig, logger: Logger): ClusterV
   // A mistyped label would silently fall back to the policy's mode: say so when it appears.
   const checkLabel = (ns: V1Namespace): void => {
     const label = modeLabel(ns);
-    if (label !== undefined && !MODES.has(label)) {
+    if (label !== undefined && modeOfLabel(label) === undefined) {
       logger.warn('namespace mode label ignored', { namespace: ns.metadata?.name, label: NAMESPACE_MODE_LABEL, value: label, expected: 'enforce, audit or off' });
     }
   };
@@ -149,8 +148,7 @@ export function connectCluster(kubeConfig: KubeConfig, logger: Logger): ClusterV
   return {
     namespaceMode(namespace) {
       const ns = namespaces.synced ? namespaces.cache.get(namespace) : undefined;
-      const label = ns && modeLabel(ns);
-      return label !== undefined && MODES.has(label) ? (label as AdmissionMode) : undefined;
+      return modeOfLabel(ns && modeLabel(ns));
     },
     networkPolicies(namespace) {
       return networkPolicies.synced ? (networkPolicies.cache.list(namespace) as readonly NetworkPolicyLike[]) : undefined;

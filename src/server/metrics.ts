@@ -4,12 +4,13 @@
 // cannot grow the label space without bound.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision, Endpoint, FindingOutcome } from '../admission/admit.js';
+import { OPERATIONS } from '../admission/types.js';
 import type { GapId } from '../engine/types.js';
 import type { LookupOutcome } from '../registry/cache.js';
 import { JUDGED_KINDS } from '../workloads/locate.js';
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(JUDGED_KINDS);
-const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(OPERATIONS);
 
 export type RequestDecision = Decision | 'error';
 
@@ -78,7 +79,7 @@ export class Metrics {
     this.requests.inc({
       endpoint,
       kind: kind === undefined ? 'unknown' : KNOWN_KINDS.has(kind) ? kind : 'other',
-      operation: operation !== undefined && OPERATIONS.has(operation) ? operation : 'unknown',
+      operation: operation !== undefined && KNOWN_OPERATIONS.has(operation) ? operation : 'unknown',
       decision,
     });
     this.duration.observe({ endpoint }, seconds);
