@@ -19,30 +19,19 @@ import {
 import { modeOfLabel, NAMESPACE_MODE_LABEL } from '../admission/admit.js';
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { Logger } from '../server/log.js';
+import { apiStatusMessage } from './status.js';
 import type { ClusterView } from './view.js';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
-/**
- * One line on why a list or watch failed. The client's own message for an HTTP error carries the
- * whole response, headers included; the status code and the Status message are what help.
- */
+/** One line on why a list or watch failed: the status code and the Status message, for an HTTP error. */
 function describeFailure(err: unknown): string {
   if (err instanceof ApiException) {
-    const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
-    const message = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : '';
+    const message = apiStatusMessage(err);
     return `the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`;
   }
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** One resource kept in a cache by an informer that restarts itself after errors. */

@@ -18,6 +18,7 @@ import {
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { KubeObject } from '../workloads/locate.js';
 import type { ClusterTarget } from './kubeconfig.js';
+import { apiStatusMessage } from './status.js';
 
 /** The API server cannot be used at all: unreachable, TLS failure, credentials rejected. */
 export class ClusterUnavailableError extends Error {
@@ -142,19 +143,6 @@ function deadline(timeoutMs: number): Options {
   };
 }
 
-function statusMessage(err: ApiException<unknown>): string {
-  let body: unknown = err.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      body = undefined;
-    }
-  }
-  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
-  return typeof message === 'string' ? message : '';
-}
-
 /** One line on a failure to reach the server. node-fetch says `request to URL failed, reason: X`. */
 function transportFailure(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; message?: string };
@@ -221,7 +209,7 @@ export async function readCluster(target: ClusterTarget, options: ReadOptions): 
   // All refusals in one line: the fix is one RBAC grant, and it should name everything it needs.
   const forbidden = failures.filter((f) => (f.err as ApiException<unknown>).code === 403);
   if (forbidden.length) {
-    const who = /User "([^"]+)"/.exec(statusMessage(forbidden[0]!.err as ApiException<unknown>))?.[1];
+    const who = /User "([^"]+)"/.exec(apiStatusMessage(forbidden[0]!.err as ApiException<unknown>))?.[1];
     const verbs = forbidden.map((f) => `${f.listed.kind === 'Namespace' && options.namespace ? 'get' : 'list'} ${qualified(f.listed)}`);
     problems.push(
       `forbidden ${scope(options.namespace)}${who ? ` for ${who}` : ''}: RBAC does not allow ${verbs.join(', ')} ` +
@@ -231,7 +219,7 @@ export async function readCluster(target: ClusterTarget, options: ReadOptions): 
   for (const f of failures) {
     const err = f.err as ApiException<unknown>;
     if (err.code === 403) continue;
-    const message = statusMessage(err);
+    const message = apiStatusMessage(err);
     problems.push(`cannot list ${qualified(f.listed)} ${scope(options.namespace)}: the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`);
   }
 
