@@ -8,6 +8,7 @@ import { GAP_IDS, type Action, type GapId } from '../engine/types.js';
 import { capabilityName } from '../gaps/capabilities.js';
 import { ALL_CHECKS } from '../gaps/index.js';
 import { packageRoot } from '../paths.js';
+import { isObject } from '../workloads/locate.js';
 import { parseQuantity } from '../workloads/quantity.js';
 import type { Exemption, GapSettings, Policy } from './types.js';
 
@@ -66,7 +67,7 @@ function intIn(min: number, max: number) {
     Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be a whole number from ${min} to ${max}`;
 }
 function limits(v: unknown): string | undefined {
-  if (!isMap(v)) return 'must be a mapping with cpu and memory';
+  if (!isObject(v)) return 'must be a mapping with cpu and memory';
   for (const key of Object.keys(v)) {
     if (key !== 'cpu' && key !== 'memory') return `unknown resource "${key}" (cpu, memory)`;
     const q = v[key];
@@ -75,10 +76,6 @@ function limits(v: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function isMap(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 class Validator {
@@ -114,11 +111,11 @@ class Validator {
   }
 
   policy(raw: unknown): void {
-    if (!isMap(raw)) this.fail([], 'a policy must be a YAML mapping');
+    if (!isObject(raw)) this.fail([], 'a policy must be a YAML mapping');
     this.keys(raw, [], ['mode', 'gaps', 'exemptions']);
     if (raw.mode !== undefined && raw.mode !== 'enforce' && raw.mode !== 'audit') this.fail(['mode'], 'must be enforce or audit');
     if (raw.gaps !== undefined) {
-      if (!isMap(raw.gaps)) this.fail(['gaps'], 'must be a mapping of gap ids');
+      if (!isObject(raw.gaps)) this.fail(['gaps'], 'must be a mapping of gap ids');
       for (const [gap, section] of Object.entries(raw.gaps)) this.gap(gap, section);
     }
     if (raw.exemptions !== undefined) {
@@ -131,7 +128,7 @@ class Validator {
     const path = ['gaps', gap];
     if (!(GAP_IDS as readonly string[]).includes(gap)) this.fail(path, `unknown gap id (known: ${GAP_IDS.join(', ')})`);
     const params = GAP_PARAMS[gap as GapId];
-    if (!isMap(section)) this.fail(path, 'must be a mapping');
+    if (!isObject(section)) this.fail(path, 'must be a mapping');
     this.keys(section, path, ['action', 'fix', 'rules', ...Object.keys(params)]);
     this.actionAndFix(section, path);
     for (const [name, validate] of Object.entries(params)) {
@@ -140,12 +137,12 @@ class Validator {
       if (problem) this.fail([...path, name], problem);
     }
     if (section.rules === undefined) return;
-    if (!isMap(section.rules)) this.fail([...path, 'rules'], 'must be a mapping of rule ids');
+    if (!isObject(section.rules)) this.fail([...path, 'rules'], 'must be a mapping of rule ids');
     const known = RULES_OF.get(gap as GapId) ?? [];
     for (const [rule, settings] of Object.entries(section.rules)) {
       const rulePath = [...path, 'rules', rule];
       if (!known.includes(rule)) this.fail(rulePath, `unknown rule of ${gap} (known: ${known.join(', ')})`);
-      if (!isMap(settings)) this.fail(rulePath, 'must be a mapping with action and/or fix');
+      if (!isObject(settings)) this.fail(rulePath, 'must be a mapping with action and/or fix');
       this.keys(settings, rulePath, ['action', 'fix']);
       this.actionAndFix(settings, rulePath);
     }
@@ -157,7 +154,7 @@ class Validator {
   }
 
   private exemption(ex: unknown, path: Path): void {
-    if (!isMap(ex)) this.fail(path, 'must be a mapping with match, gaps and reason');
+    if (!isObject(ex)) this.fail(path, 'must be a mapping with match, gaps and reason');
     this.keys(ex, path, ['match', 'gaps', 'reason', 'expires']);
     if (typeof ex.reason !== 'string' || ex.reason.trim() === '') this.fail([...path, 'reason'], 'is required: say why the gap is waived');
     if (!Array.isArray(ex.gaps) || ex.gaps.length === 0) this.fail([...path, 'gaps'], 'must list at least one gap id');
@@ -165,7 +162,7 @@ class Validator {
       if (!(GAP_IDS as readonly unknown[]).includes(g)) this.fail([...path, 'gaps', i], `unknown gap id "${String(g)}"`);
     });
     if (ex.match !== undefined) {
-      if (!isMap(ex.match)) this.fail([...path, 'match'], 'must be a mapping');
+      if (!isObject(ex.match)) this.fail([...path, 'match'], 'must be a mapping');
       const fields = ['namespaces', 'serviceAccounts', 'names', 'images'];
       this.keys(ex.match, [...path, 'match'], fields);
       for (const f of fields) {
@@ -189,7 +186,7 @@ function parseExpiry(v: unknown): Date | undefined {
 
 /** Lists replace, mappings merge. */
 function merge(base: unknown, over: unknown): unknown {
-  if (!isMap(base) || !isMap(over)) return over === undefined ? base : over;
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over;
   const out: Raw = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
   return out;
@@ -273,10 +270,10 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
  * still apply.
  */
 function withoutRulesOfGapsTurnedOff(base: Raw, user: unknown): Raw {
-  const userGaps = isMap(user) && isMap(user.gaps) ? user.gaps : {};
+  const userGaps = isObject(user) && isObject(user.gaps) ? user.gaps : {};
   const gaps: Raw = { ...(base.gaps as Raw) };
   for (const [gap, section] of Object.entries(userGaps)) {
-    if (isMap(section) && section.action === 'off') gaps[gap] = { ...(gaps[gap] as Raw), rules: {} };
+    if (isObject(section) && section.action === 'off') gaps[gap] = { ...(gaps[gap] as Raw), rules: {} };
   }
   return { ...base, gaps };
 }
