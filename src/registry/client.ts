@@ -3,21 +3,13 @@
 // against its digest, so a registry or proxy cannot swap content under a pinned name.
 import { createHash } from 'node:crypto';
 import type { ImageFacts } from '../engine/types.js';
+import type { ImageReference } from '../images/reference.js';
 import { httpGet, type HttpResponse } from './http.js';
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
-
-export interface ImageLocation {
-  /** Registry host as written in the reference (`docker.io`, `localhost:5000`). */
-  registry: string;
-  /** Repository path inside the registry (`library/nginx`). */
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
 
 export interface RegistryOptions {
   timeoutMs: number;
@@ -60,7 +52,7 @@ export class RegistryClient {
   constructor(private readonly options: RegistryOptions) {}
 
   /** Resolves the tag (or digest) to the manifest digest and reads the image's build time. */
-  async facts(image: ImageLocation): Promise<ImageFacts> {
+  async facts(image: ImageReference): Promise<ImageFacts> {
     const reference = image.digest ?? image.tag ?? 'latest';
     const top = await this.document(image, 'manifests', reference, ACCEPT);
     if (image.digest && top.digest !== image.digest) {
@@ -85,7 +77,7 @@ export class RegistryClient {
   }
 
   /** Fetches a manifest or blob, verifying that its bytes match the digest it is known by. */
-  private async document(image: ImageLocation, kind: 'manifests' | 'blobs', reference: string, accept: string) {
+  private async document(image: ImageReference, kind: 'manifests' | 'blobs', reference: string, accept: string) {
     const scheme = this.options.plainHttp.includes(image.registry) ? 'http' : 'https';
     const url = new URL(`${scheme}://${apiHost(image.registry)}/v2/${image.repository}/${kind}/${reference}`);
     const res = await this.authorizedGet(image, url, accept);
@@ -105,7 +97,7 @@ export class RegistryClient {
     return { digest, json, contentType: String(res.headers['content-type'] ?? '').split(';')[0] };
   }
 
-  private async authorizedGet(image: ImageLocation, url: URL, accept: string): Promise<HttpResponse> {
+  private async authorizedGet(image: ImageReference, url: URL, accept: string): Promise<HttpResponse> {
     const tokenKey = `${image.registry}/${image.repository}`;
     const get = (authorization?: string) =>
       httpGet(url, {
@@ -134,7 +126,7 @@ export class RegistryClient {
   }
 
   /** The token dance of the distribution spec: ask the realm for a pull token on the repository. */
-  private async bearerToken(image: ImageLocation, challenge: string): Promise<string> {
+  private async bearerToken(image: ImageReference, challenge: string): Promise<string> {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     if (!params.realm) throw new RegistryError(`${image.registry}: authentication challenge without a realm`);
     const url = new URL(params.realm);
