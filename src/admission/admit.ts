@@ -37,7 +37,7 @@ export interface AdmissionSources {
 }
 
 export interface AdmitOptions {
-  /** The caller asked for `?mode=audit`: the answer can never deny or patch. */
+  /** The request came to an /audit route or with `?mode=audit`: the answer can never deny or patch. */
   auditOnly: boolean;
   now: Date;
   /** Registry facts fetched for the request's images; without them no image has facts. */

@@ -1,4 +1,4 @@
-// The registry flags `serve`, `scan` and `fix` share: --resolve-images turns lookups on (they are off
+// The registry flags `serve`, `scan`, `fix` and `audit` share: --resolve-images turns lookups on (they are off
 // by default, so nothing reaches the network unasked); the others say how to reach the registries.
 // Errors name the flag, the file and the registry, never a credential.
 import { readFileSync } from 'node:fs';

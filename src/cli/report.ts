@@ -1,5 +1,6 @@
 // The three outputs of scan and audit. JSON is a stable contract:
-// {"results":[{"source","kind","namespace","name","findings":[{gap,rule,severity,action,path,message,remediation,fixable}]}]}
+// {"results":[{"source","kind","namespace","name","mode"?,"findings":[{gap,rule,severity,action,path,message,remediation,fixable}],"notes"?}],
+//  "skipped":[{source,kind,name,reason}],"errors":[{source,message}]} (mode only for objects read from a cluster)
 // SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line
 // (objects read from a cluster have only a logical location).
 import { relative, sep } from 'node:path';

@@ -89,7 +89,7 @@ export interface EvalContext {
 
 export interface GapCheck {
   gap: GapId;
-  /** Rules of this gap with their default severity; actions come from the policy. */
+  /** Rule ids of this gap: the policy may set an action or fix only for these. Actions come from the policy. */
   rules: readonly string[];
   check(pod: PodTarget, ctx: EvalContext): CheckFinding[];
 }

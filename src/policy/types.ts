@@ -38,7 +38,7 @@ export interface Policy {
   mode: Mode;
   gaps: Record<GapId, GapSettings>;
   dockerSocket: {
-    /** Normalised absolute paths of container-runtime sockets. */
+    /** Absolute paths of container-runtime sockets, as the policy writes them (the check normalises them). */
     socketPaths: string[];
   };
   runAsRoot: {

@@ -29,7 +29,7 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
-  /** Requests being answered; a drain waits for this to reach zero. */
+  /** Requests being answered. A drain waits for their connections (server.ts), not for this gauge. */
   readonly inFlight = new Gauge({
     name: 'gapguard_admission_requests_in_flight',
     help: 'Admission requests received and not yet answered.',
