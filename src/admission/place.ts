@@ -2,11 +2,11 @@
 // The name-based identity lets an UPDATE that reorders or inserts containers keep recognising the
 // findings that were already there.
 import type { Finding } from '../engine/types.js';
-import { at, isObject } from '../workloads/locate.js';
+import { at, CONTAINER_LISTS, isObject } from '../workloads/locate.js';
 import { formatPath, parsePath, toPointer } from '../workloads/paths.js';
 import type { Segment } from '../workloads/types.js';
 
-const CONTAINER_LISTS: ReadonlySet<Segment> = new Set(['initContainers', 'containers', 'ephemeralContainers']);
+const CONTAINER_LIST_NAMES: ReadonlySet<Segment> = new Set(CONTAINER_LISTS);
 
 export interface FindingPlace {
   /** The container's name, when the finding is about one container. */
@@ -23,7 +23,7 @@ export function placeOf(obj: unknown, finding: Pick<Finding, 'gap' | 'rule' | 'p
   const path = parsePath(finding.path);
   let listAt = -1;
   for (let i = path.length - 2; i >= 0; i--) {
-    if (CONTAINER_LISTS.has(path[i]!) && typeof path[i + 1] === 'number') {
+    if (CONTAINER_LIST_NAMES.has(path[i]!) && typeof path[i + 1] === 'number') {
       listAt = i;
       break;
     }

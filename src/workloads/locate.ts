@@ -19,7 +19,8 @@ const POD_TEMPLATE_PATHS: Record<string, Segment[]> = {
 
 export const JUDGED_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
 
-const CONTAINER_LISTS: readonly ContainerList[] = ['initContainers', 'containers', 'ephemeralContainers'];
+/** The pod spec's container lists, in the order their findings are reported. */
+export const CONTAINER_LISTS: readonly ContainerList[] = ['initContainers', 'containers', 'ephemeralContainers'];
 
 /** Where a Pod's status reports on each container list. */
 const STATUS_LISTS: Record<ContainerList, string> = {
