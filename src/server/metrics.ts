@@ -37,7 +37,7 @@ export class Metrics {
   });
   private readonly findings = new Counter({
     name: 'gapguard_findings_total',
-    help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied).',
+    help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied or patched).',
     labelNames: ['gap', 'action'] as const,
     registers: [this.registry],
   });
