@@ -35,6 +35,8 @@ describeFixtures('docker-socket', {
   'whole-var': [pod(0)],
   unmounted: [pod(0)],
   'debug-session': [pod(1), `${TCP} @ spec.ephemeralContainers[0].env[0].value`],
+  'proc-escape': [0, 1, 2, 3, 4, 5, 6, 7, 8].map(template),
+  'rootless-and-distros': [0, 1, 2, 3, 4, 5, 6, 7].map(pod),
 });
 
 function podWithHostPaths(...paths: string[]): KubeObject {
@@ -55,6 +57,24 @@ describe('docker-socket', () => {
     const clean = ['/var/log/pods', '/var/run-other', '/run/docker.sock.d', '/run/docker.socket', '/var/runs'];
     const findings = findingsOf(podWithHostPaths(...flagged, ...clean), 'docker-socket');
     expect(summary(findings)).to.deep.equal(flagged.map((_, i) => pod(i)).sort());
+  });
+
+  it('says how a path through /proc reaches the sockets, and names rootless and distribution runtimes', () => {
+    const byVolume = new Map(
+      findingsOf(fixture('docker-socket', 'fail', 'proc-escape'), 'docker-socket').map((f) => [f.path, f.message]),
+    );
+    const message = (i: number) => byVolume.get(`spec.template.spec.volumes[${i}].hostPath.path`)!;
+    expect(message(0)).to.match(/through a host process's root directory, the host's Docker socket/);
+    expect(message(1)).to.match(/a host process's root directory \(the node's filesystem\), which reaches every runtime socket/);
+    expect(message(2)).to.match(/working directory, which can be any directory of the node/);
+    expect(message(3)).to.match(/the host's \/proc, holding every process's root directory/);
+    expect(message(4)).to.match(/through a host process's root directory, a host directory above the containerd socket \/run\/containerd\/containerd\.sock/);
+    const distros = findingsOf(fixture('docker-socket', 'fail', 'rootless-and-distros'), 'docker-socket').map((f) => f.message);
+    expect(distros[0]).to.match(/the host's rootless Docker socket/);
+    expect(distros[2]).to.match(/the host's k0s containerd socket/);
+    expect(distros[3]).to.match(/k3s\/RKE2 containerd socket/);
+    expect(distros[6]).to.match(/a host directory above the rootless \w+ socket \/run\/user\/1000\//);
+    expect(distros[5]).to.match(/above the rootless BuildKit socket \/var\/run\/user\/1000\/buildkit\/buildkitd\.sock/);
   });
 
   it('denies a mounted socket as critical, without a fix, naming the containers that mount it and the alternatives', () => {
@@ -96,6 +116,12 @@ describe('docker-socket', () => {
     expect(withConfig[0]!.message).to.match(/configured runtime socket/);
     // Another policy object is not affected by the first one's extra sockets.
     expect(summary(findingsOf(podWithHostPaths(...paths), 'docker-socket'))).to.deep.equal([pod(3)]);
+  });
+
+  it('reads a `*` segment of a configured socket as any one segment', () => {
+    const policy = policyWith('gaps:\n  docker-socket:\n    socketPaths: [/run/user/*/engine/engine.sock]\n');
+    const paths = ['/run/user/42/engine/engine.sock', '/var/run/user/7/engine', '/run/user/42/engine/other.sock', '/run/user/42/x/engine/engine.sock'];
+    expect(summary(findingsOf(podWithHostPaths(...paths), 'docker-socket', makeContext({ policy })))).to.deep.equal([pod(0), pod(1)]);
   });
 
   it('lets an exemption by image waive a socket held by one container only', () => {
