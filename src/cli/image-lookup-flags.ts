@@ -2,6 +2,7 @@
 // by default, so nothing reaches the network unasked); the others say how to reach the registries.
 // Errors name the flag, the file and the registry, never a credential.
 import { readFileSync } from 'node:fs';
+import { canonicalRegistryHost } from '../images/reference.js';
 import type { ImageLookupConfig } from '../registry/lookups.js';
 
 export class RegistryConfigError extends Error {
@@ -39,8 +40,7 @@ type Credentials = ImageLookupConfig['credentials'];
 
 /** The host a docker config.json key names: `https://index.docker.io/v1/` is docker.io. */
 function registryHost(key: string): string {
-  const host = key.replace(/^https?:\/\//, '').split('/')[0]!.toLowerCase();
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+  return canonicalRegistryHost(key.replace(/^https?:\/\//, '').split('/')[0]!);
 }
 
 /** `{"auths": {"host": {"auth": base64(user:password)} | {"username", "password"}}}`. */
@@ -101,7 +101,7 @@ export function imageLookupConfig(values: Record<string, string | boolean | unde
   if (!(budgetMs >= 1 && budgetMs <= MAX_BUDGET_MS)) {
     throw new RegistryConfigError(`--image-lookup-budget must be a whole number of milliseconds from 1 to ${MAX_BUDGET_MS}, not "${String(budgetText)}"`);
   }
-  const plainHttp = typeof values['registry-plain-http'] === 'string' ? values['registry-plain-http'].split(',').map((h) => h.trim()).filter(Boolean) : [];
+  const plainHttp = typeof values['registry-plain-http'] === 'string' ? values['registry-plain-http'].split(',').map((h) => canonicalRegistryHost(h.trim())).filter(Boolean) : [];
   const ca = values['registry-ca'];
   const auth = values['registry-auth'];
   return {

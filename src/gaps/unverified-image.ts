@@ -14,7 +14,7 @@
  *   from a registry (or registry path) outside the list, compared by whole host and path segments.
  */
 import type { CheckFinding, FixIntent, GapCheck } from '../engine/types.js';
-import { isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
+import { canonicalRegistryHost, isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
 import { findTyposquatTarget, type TyposquatMatch } from '../images/typosquat.js';
 import { memoize } from '../memo.js';
 import type { Policy } from '../policy/types.js';
@@ -39,14 +39,13 @@ interface AllowedRegistry {
 function compileAllowList(entries: readonly string[]): AllowedRegistry[] {
   return entries.map((entry) => {
     const [host = '', ...segments] = entry.trim().replace(/\/+$/, '').split('/');
-    const lowerHost = host.toLowerCase();
-    return { host: lowerHost === 'index.docker.io' ? 'docker.io' : lowerHost, segments };
+    return { host: canonicalRegistryHost(host), segments };
   });
 }
 
 /** Whole host (port included) and whole leading path segments: never a string prefix. */
 function registryAllowed(ref: ImageReference, allowed: readonly AllowedRegistry[]): boolean {
-  const host = ref.registry.toLowerCase();
+  const host = ref.registry;
   let segments: string[] | undefined;
   for (const entry of allowed) {
     if (entry.host !== host) continue;

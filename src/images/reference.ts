@@ -5,7 +5,10 @@
 import { memoize } from '../memo.js';
 
 export interface ImageReference {
-  /** Registry host as written, with an optional port (`docker.io` when the reference names none). */
+  /**
+   * Registry host, with an optional port, as `canonicalRegistryHost` spells it (`docker.io` when
+   * the reference names none).
+   */
   readonly registry: string;
   /** Repository path inside the registry; Docker Hub single names live under `library/`. */
   readonly repository: string;
@@ -16,8 +19,12 @@ export interface ImageReference {
 
 export type ParsedImage = { readonly ok: true; readonly ref: ImageReference } | { readonly ok: false; readonly problem: string };
 
-const DEFAULT_REGISTRY = 'docker.io';
-const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
+/** Docker Hub, under the name references use. */
+export const DOCKER_HUB = 'docker.io';
+const DEFAULT_REGISTRY = DOCKER_HUB;
+/** Other names of Docker Hub: the legacy index (Docker's own normalisation) and its API host. */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 const OFFICIAL_NAMESPACE = 'library/';
 const MAX_NAME_LENGTH = 255;
 // Name, `:` and a 128-character tag, `@` and the longest digest: anything longer cannot be valid.
@@ -38,6 +45,21 @@ const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}
  * Memoized: the digests registry facts carry repeat on every evaluation.
  */
 export const isDigest: (text: string) => boolean = memoize((text: string) => DIGEST.test(text));
+
+/**
+ * A registry host as every comparison of gapguard spells it (typosquats, the allow-list, registry
+ * credentials and lookups): lowercase, as DNS names compare, and Docker Hub under its one name
+ * `docker.io`, however a reference or a docker config.json writes it.
+ */
+export function canonicalRegistryHost(host: string): string {
+  const lower = host.toLowerCase();
+  return DOCKER_HUB_ALIASES.has(lower) ? DEFAULT_REGISTRY : lower;
+}
+
+/** Where a registry's API answers: Docker Hub's is not at the name references use. */
+export function registryApiHost(canonicalHost: string): string {
+  return canonicalHost === DEFAULT_REGISTRY ? DOCKER_HUB_API_HOST : canonicalHost;
+}
 
 function parse(text: string): ParsedImage {
   if (text === '') return { ok: false, problem: 'the reference is empty' };
@@ -73,7 +95,7 @@ function parse(text: string): ParsedImage {
     // it has a dot or a port, is localhost, or has upper case (which paths never have).
     if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
       if (!HOST.test(first)) return { ok: false, problem: `the registry host "${first}" is invalid` };
-      registry = first === LEGACY_DEFAULT_REGISTRY ? DEFAULT_REGISTRY : first;
+      registry = canonicalRegistryHost(first);
       repository = name.slice(slash + 1);
     }
   }

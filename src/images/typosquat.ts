@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { memoize } from '../memo.js';
 import { packageRoot } from '../paths.js';
 import type { Policy } from '../policy/types.js';
-import { parseImageReference, repositoryName, type ImageReference } from './reference.js';
+import { DOCKER_HUB, parseImageReference, repositoryName, type ImageReference } from './reference.js';
 
 export const WELL_KNOWN_IMAGES_FILE = join(packageRoot, 'data', 'well-known-images.txt');
 
@@ -59,8 +59,7 @@ export function editDistance(a: string, b: string, max: number): number {
  * (`quay.io/prometheus/prometheus`), so `quay.io/...` never looks like a Docker Hub name.
  */
 function comparisonKey(ref: ImageReference): string {
-  const registry = ref.registry.toLowerCase();
-  return registry === 'docker.io' ? ref.repository : `${registry}/${ref.repository}`;
+  return ref.registry === DOCKER_HUB ? ref.repository : `${ref.registry}/${ref.repository}`;
 }
 
 interface KnownRepository {

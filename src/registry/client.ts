@@ -3,7 +3,7 @@
 // against its digest, so a registry or proxy cannot swap content under a pinned name.
 import { createHash } from 'node:crypto';
 import type { ImageFacts } from '../engine/types.js';
-import type { ImageReference } from '../images/reference.js';
+import { registryApiHost, type ImageReference } from '../images/reference.js';
 import { httpGet, type HttpResponse } from './http.js';
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
@@ -40,11 +40,6 @@ function sha256(body: Buffer): string {
   return 'sha256:' + createHash('sha256').update(body).digest('hex');
 }
 
-/** Docker Hub's API lives on another host than its name in references. */
-function apiHost(registry: string): string {
-  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
-}
-
 export class RegistryClient {
   /** Bearer tokens per registry and repository, reused until the registry refuses them. */
   private readonly tokens = new Map<string, string>();
@@ -79,7 +74,7 @@ export class RegistryClient {
   /** Fetches a manifest or blob, verifying that its bytes match the digest it is known by. */
   private async document(image: ImageReference, kind: 'manifests' | 'blobs', reference: string, accept: string) {
     const scheme = this.options.plainHttp.includes(image.registry) ? 'http' : 'https';
-    const url = new URL(`${scheme}://${apiHost(image.registry)}/v2/${image.repository}/${kind}/${reference}`);
+    const url = new URL(`${scheme}://${registryApiHost(image.registry)}/v2/${image.repository}/${kind}/${reference}`);
     const res = await this.authorizedGet(image, url, accept);
     const where = `${image.registry}/${image.repository} ${kind.slice(0, -1)} ${reference}`;
     if (res.status === 404) throw new RegistryError(`${where}: not found`);

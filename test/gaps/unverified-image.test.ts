@@ -183,6 +183,8 @@ describe('unverified-image', () => {
       'nginx:1.27',
       'docker.io/library/nginx:1.27',
       'index.docker.io/library/nginx:1.27',
+      'registry-1.docker.io/library/nginx:1.27',
+      'registry-1.docker.io/nginx:1.27',
     ];
     for (const image of allowed) {
       it(`allows ${image}`, () => {
@@ -211,6 +213,13 @@ describe('unverified-image', () => {
 
     it('refuses an unparseable reference, whose registry cannot be known', () => {
       expect(rulesFor('myregistry.io/App:1', ctx)).to.deep.equal([NOT_PINNED, 'unverified-image/registry-not-allowed']);
+    });
+
+    it('reads an entry naming Docker Hub by another name as Docker Hub', () => {
+      const hub = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    allowedRegistries: [Registry-1.Docker.io/bitnami]\n') });
+      expect(rulesFor(`bitnami/redis:7.2@${DIGEST}`, hub)).to.deep.equal([]);
+      expect(rulesFor(`index.docker.io/bitnami/redis:7.2@${DIGEST}`, hub)).to.deep.equal([]);
+      expect(rulesFor(`docker.io/acme/redis:7.2@${DIGEST}`, hub)).to.deep.equal(['unverified-image/registry-not-allowed']);
     });
 
     it('allows every registry when the list is empty (the default)', () => {

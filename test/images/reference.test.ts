@@ -31,8 +31,15 @@ describe('image references', () => {
       ['registry.example.com/team/app', { registry: 'registry.example.com', repository: 'team/app' }],
       ['registry.example.com:5000/team/app:2.0', { registry: 'registry.example.com:5000', repository: 'team/app', tag: '2.0' }],
       ['[fd00::1]:5000/app:1', { registry: '[fd00::1]:5000', repository: 'app', tag: '1' }],
-      ['Registry.Example.com/app', { registry: 'Registry.Example.com', repository: 'app' }],
-      ['MYHOST/app', { registry: 'MYHOST', repository: 'app' }],
+      // Host names compare case-insensitively: one spelling for every comparison.
+      ['Registry.Example.com/app', { registry: 'registry.example.com', repository: 'app' }],
+      ['MYHOST/app', { registry: 'myhost', repository: 'app' }],
+      // Docker Hub's other names are Docker Hub, official images included.
+      ['registry-1.docker.io/nginx:1.27', { registry: 'docker.io', repository: 'library/nginx', tag: '1.27' }],
+      ['Index.Docker.io/bitnami/redis', { registry: 'docker.io', repository: 'bitnami/redis' }],
+      ['DOCKER.IO/nginx', { registry: 'docker.io', repository: 'library/nginx' }],
+      ['docker.io:443/nginx', { registry: 'docker.io:443', repository: 'nginx' }],
+      ['registry-2.docker.io/nginx', { registry: 'registry-2.docker.io', repository: 'nginx' }],
       ['team/app', { registry: 'docker.io', repository: 'team/app' }],
       ['a/b/c/d', { registry: 'docker.io', repository: 'a/b/c/d' }],
       ['my_app/some-thing__x.v2', { registry: 'docker.io', repository: 'my_app/some-thing__x.v2' }],
