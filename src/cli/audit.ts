@@ -8,7 +8,7 @@ import { defaultPolicy, loadPolicyFile, PolicyError } from '../policy/load.js';
 import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { podImages } from '../workloads/locate.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS } from './image-lookup-flags.js';
-import { exitCode, toJson, toSarif, toTable } from './report.js';
+import { exitCode, isOutputFormat, OUTPUT_CHOICES, formatReport, type OutputFormat } from './report.js';
 import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
 const USAGE = `Usage: gapguard audit [options]
@@ -25,7 +25,7 @@ Options:
   -n, --namespace NS        audit one namespace
   -A, --all-namespaces      audit every namespace (the default)
   --policy FILE             policy merged over the embedded default
-  -o, --output FORMAT       table, json or sarif (default table)
+  -o, --output FORMAT       table, json, sarif or html (default table)
   --request-timeout SECONDS longest wait for each API request (default 30)
   --chunk-size N            objects per list request; larger lists are paged (default 500)
   -h, --help                this help
@@ -38,7 +38,7 @@ interface AuditConfig {
   context?: string;
   namespace?: string;
   policy?: string;
-  output: 'table' | 'json' | 'sarif';
+  output: OutputFormat;
   timeoutMs: number;
   pageSize: number;
   imageLookups?: ImageLookupConfig;
@@ -61,7 +61,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
   if (v.help) return 'help';
   if (v.namespace !== undefined && v['all-namespaces']) throw new UsageError('--namespace and --all-namespaces contradict each other');
   if (v.namespace === '') throw new UsageError('--namespace must not be empty');
-  if (v.output !== 'table' && v.output !== 'json' && v.output !== 'sarif') throw new UsageError(`--output must be table, json or sarif, not "${v.output}"`);
+  if (!isOutputFormat(v.output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${v.output}"`);
   const seconds = /^\d+(\.\d+)?$/.test(v['request-timeout']) ? Number(v['request-timeout']) : NaN;
   if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--request-timeout must be a number of seconds above 0 and up to 3600, not "${v['request-timeout']}"`);
   const pageSize = /^\d+$/.test(v['chunk-size']) ? Number(v['chunk-size']) : NaN;
@@ -92,7 +92,7 @@ export async function runAudit(argv: string[]): Promise<number> {
       ? await new ImageLookupService(config.imageLookups).lookUp(snapshot.workloads.flatMap((w) => podImages(w)), policy)
       : undefined;
     const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}`, ...(imageLookups ? { imageLookups } : {}) });
-    process.stdout.write(config.output === 'json' ? toJson(outcome) : config.output === 'sarif' ? toSarif(outcome) : toTable(outcome));
+    process.stdout.write(formatReport(outcome, config.output, `cluster ${target.context}`));
     for (const w of outcome.warnings) process.stderr.write(`gapguard audit: warning: ${w}\n`);
     for (const p of outcome.problems) process.stderr.write(`gapguard audit: ${p.source}: ${p.message}\n`);
     return exitCode(outcome);

@@ -11,7 +11,7 @@ import { applyPatchToYaml } from './apply-to-yaml.js';
 import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
 import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
-import { exitCode, toJson, toSarif, toTable, VERSION } from './report.js';
+import { exitCode, isOutputFormat, OUTPUT_CHOICES, formatReport, VERSION } from './report.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
@@ -19,7 +19,7 @@ const USAGE = `gapguard ${VERSION}: stops container security gaps before they re
 Usage:
   gapguard serve [options]            run the HTTPS admission webhook (gapguard serve --help)
   gapguard scan [paths|dirs|-] [options]
-      --output table|json|sarif       output format (default table)
+      --output table|json|sarif|html  output format (default table; html: one self-contained page)
   gapguard fix [paths|dirs|-] [options]
       --in-place                      write fixed files back instead of printing them
   gapguard audit [options]            judge what runs in a cluster (gapguard audit --help)
@@ -86,10 +86,10 @@ async function scan(argv: string[]): Promise<number> {
   const parsed = parse(argv, { output: { type: 'string', short: 'o', default: 'table' } });
   if (parsed.values.help) return help();
   const output = parsed.values.output as string;
-  if (!['table', 'json', 'sarif'].includes(output)) throw new UsageError(`--output must be table, json or sarif, not "${output}"`);
+  if (!isOutputFormat(output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${output}"`);
   const problems: InputProblem[] = [];
   const { outcome } = await judgeInput(parsed, problems);
-  process.stdout.write(output === 'json' ? toJson(outcome) : output === 'sarif' ? toSarif(outcome) : toTable(outcome));
+  process.stdout.write(formatReport(outcome, output, parsed.positionals.join(' ')));
   reportProblems(problems);
   return exitCode(outcome);
 }

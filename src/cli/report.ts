@@ -1,10 +1,11 @@
-// The three outputs of scan and audit. JSON is a stable contract:
+// The four outputs of scan and audit (table, JSON, SARIF, and the HTML rollout report of src/report). JSON is a stable contract:
 // {"results":[{"source","kind","namespace","name","mode"?,"findings":[{gap,rule,severity,action,path,message,remediation,fixable}],"notes"?}],
 //  "skipped":[{source,kind,name,reason}],"errors":[{source,message}]} (mode only for objects read from a cluster)
 // SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line
 // (objects read from a cluster have only a logical location).
 import { relative, sep } from 'node:path';
 import type { Finding, GapId, ObjectResult, Severity } from '../engine/types.js';
+import { htmlReporter } from '../report/html.js';
 import { parsePath } from '../workloads/paths.js';
 import type { SkippedObject } from './evaluate-sources.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument } from './input.js';
@@ -154,4 +155,35 @@ export function toSarif(outcome: Report): string {
     ],
   };
   return JSON.stringify(sarif, null, 2) + '\n';
+}
+
+/** The rollout report as one self-contained HTML file (src/report/html.ts). */
+export function toHtml(outcome: Report, title: string): string {
+  const reporter = htmlReporter(title);
+  for (const o of outcome.evaluated) reporter.object(o);
+  return reporter.end(outcome.skipped, outcome.problems);
+}
+
+export const OUTPUTS = ['table', 'json', 'sarif', 'html'] as const;
+export type OutputFormat = (typeof OUTPUTS)[number];
+
+/** `table, json, sarif or html`, for usage errors. */
+export const OUTPUT_CHOICES = `${OUTPUTS.slice(0, -1).join(', ')} or ${OUTPUTS[OUTPUTS.length - 1]}`;
+
+export function isOutputFormat(text: string): text is OutputFormat {
+  return (OUTPUTS as readonly string[]).includes(text);
+}
+
+/** The report in the asked format; title names what was judged (for html). */
+export function formatReport(outcome: Report, format: OutputFormat, title: string): string {
+  switch (format) {
+    case 'json':
+      return toJson(outcome);
+    case 'sarif':
+      return toSarif(outcome);
+    case 'html':
+      return toHtml(outcome, title);
+    default:
+      return toTable(outcome);
+  }
 }

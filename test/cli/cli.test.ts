@@ -117,7 +117,7 @@ describe('gapguard scan (CLI)', () => {
     expect(run(['scan', '--bogus', FIX('mixed.yaml')]).code).to.equal(2);
     const bad = run(['scan', '--output', 'xml', FIX('mixed.yaml')]);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.include('--output must be table, json or sarif');
+    expect(bad.stderr).to.include('--output must be table, json, sarif or html, not "xml"');
     const missing = run(['scan', '/nonexistent/file.yaml']);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include('/nonexistent/file.yaml: cannot read: ENOENT');

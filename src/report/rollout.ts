@@ -1,0 +1,97 @@
+// The rollout view of a report, shared by the HTML file, the dashboard, the PolicyReports and the
+// metrics: per namespace, what each gap counts, and what enforce mode would do to each workload if
+// the namespace were switched now. Enforce's mutating call fixes a fixable finding before its
+// validating call judges the object, so a fixable finding means "would patch"; a deny finding that
+// is not fixable means "would deny" (the same split /validate/audit answers with).
+import { GAP_IDS, type Finding, type GapId, type ObjectResult } from '../engine/types.js';
+
+export type Verdict = 'deny' | 'patch' | 'warn' | 'clean';
+
+export interface WorkloadView {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** Where the object came from: `file:line`, or `cluster:<context>`. */
+  source: string;
+  verdict: Verdict;
+  findings: readonly Finding[];
+  notes: readonly string[];
+}
+
+export interface NamespaceView {
+  name: string;
+  /** The namespace's admission mode, for objects read from a cluster; undefined for manifests. */
+  mode: string | undefined;
+  /** Findings per gap (every gap present, zero included). */
+  gaps: Record<GapId, number>;
+  /** Workloads judged, and those of them enforce mode would deny or patch. */
+  workloads: WorkloadView[];
+  wouldDeny: WorkloadView[];
+  wouldPatch: WorkloadView[];
+}
+
+export interface RolloutView {
+  /** What was judged: the cluster context or the scanned files. */
+  title: string;
+  generatedAt: Date;
+  namespaces: NamespaceView[];
+  /** Objects not judged (off namespaces, same findings as their owner, kinds without a pod spec). */
+  skipped: number;
+  problems: readonly { source: string; message: string }[];
+}
+
+export interface JudgedObject {
+  source: string;
+  result: ObjectResult;
+  mode?: string;
+}
+
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  if (findings.some((f) => f.action === 'deny' && !f.fixable)) return 'deny';
+  if (findings.some((f) => f.fixable)) return 'patch';
+  return findings.length ? 'warn' : 'clean';
+}
+
+export function emptyGapCounts(): Record<GapId, number> {
+  return Object.fromEntries(GAP_IDS.map((g) => [g, 0])) as Record<GapId, number>;
+}
+
+/** Ready for enforce: no running workload would be denied or patched. */
+export function readyForEnforce(ns: NamespaceView): boolean {
+  return ns.wouldDeny.length === 0 && ns.wouldPatch.length === 0;
+}
+
+const VERDICT_ORDER: Record<Verdict, number> = { deny: 0, patch: 1, warn: 2, clean: 3 };
+
+export function rolloutView(
+  report: { evaluated: readonly JudgedObject[]; skipped: readonly unknown[]; problems: readonly { source: string; message: string }[] },
+  title: string,
+  generatedAt: Date,
+): RolloutView {
+  const byName = new Map<string, NamespaceView>();
+  for (const { source, result, mode } of report.evaluated) {
+    let ns = byName.get(result.namespace);
+    if (!ns) {
+      ns = { name: result.namespace, mode, gaps: emptyGapCounts(), workloads: [], wouldDeny: [], wouldPatch: [] };
+      byName.set(result.namespace, ns);
+    }
+    const workload: WorkloadView = {
+      kind: result.kind,
+      namespace: result.namespace,
+      name: result.name,
+      source,
+      verdict: verdictOf(result.findings),
+      findings: result.findings,
+      notes: result.notes,
+    };
+    for (const f of result.findings) ns.gaps[f.gap]++;
+    ns.workloads.push(workload);
+    if (workload.verdict === 'deny') ns.wouldDeny.push(workload);
+    else if (workload.verdict === 'patch') ns.wouldPatch.push(workload);
+  }
+  const byWorkload = (a: WorkloadView, b: WorkloadView): number =>
+    VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
+  const namespaces = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const ns of namespaces) ns.workloads.sort(byWorkload);
+  return { title, generatedAt, namespaces, skipped: report.skipped.length, problems: report.problems };
+}
