@@ -25,13 +25,8 @@ installed_version() {
 install_helm3() {
   [ "$(installed_version helm3)" = "$HELM3_VERSION" ] && return 0
   echo "install-helm: building helm $HELM3_VERSION from the Go module proxy" >&2
-  local gobin
-  gobin="$(mktemp -d)"
-  CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" >&2
-  mkdir -p "$bin"
-  install -m 0755 "$gobin/helm" "$bin/.helm3.new"
-  mv -f "$bin/.helm3.new" "$bin/helm3"
-  rm -rf "$gobin"
+  "$(dirname "$0")/go-install.sh" "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" "$bin/helm3" \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
   [ "$(installed_version helm3)" = "$HELM3_VERSION" ] || { echo "install-helm: expected helm3 $HELM3_VERSION, got '$(installed_version helm3)'" >&2; exit 1; }
 }
 
