@@ -1,11 +1,11 @@
 // Shared test helpers: the repository root, contexts on the default policy, YAML fixtures.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import type { EvalContext, ImageFacts, NetworkPolicyLike } from '../src/engine/types.js';
 import { defaultPolicy, parsePolicy } from '../src/policy/load.js';
 import type { Policy } from '../src/policy/types.js';
 import type { KubeObject } from '../src/workloads/locate.js';
+import { readKubeYaml } from '../src/yaml/fast.js';
 
 /** Repository root, from dist/test/helpers.js. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,10 +31,8 @@ export function policyWith(yamlText: string): Policy {
   return parsePolicy(yamlText, 'test-policy.yaml');
 }
 
-/** Every document of a YAML file (path relative to the repository root, or absolute). */
+/** Every document of a YAML file (path relative to the repository root, or absolute), read as kubectl reads it. */
 export function readYamlDocs(file: string): KubeObject[] {
   const path = file.startsWith('/') ? file : `${repoRoot}${file}`;
-  return parseAllDocuments(readFileSync(path, 'utf8'))
-    .map((d) => d.toJS() as KubeObject)
-    .filter((d) => d !== null);
+  return readKubeYaml(readFileSync(path, 'utf8')).filter((d): d is KubeObject => d !== null && d !== undefined);
 }

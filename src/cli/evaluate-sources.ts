@@ -7,7 +7,7 @@ import type { Policy } from '../policy/types.js';
 import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
 import { InputError, objectName, objectNamespace } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
-import { lineOf, type InputProblem, type LocatedObject, type SourceDocument, type SourceFile } from './input.js';
+import { lineOf, type InputProblem, type LocatedObject, type SourceDocument } from './input.js';
 
 export interface ScanOptions {
   policy: Policy;
@@ -38,19 +38,35 @@ export interface ScanOutcome {
   problems: InputProblem[];
 }
 
-export function evaluateSources(files: readonly SourceFile[], options: ScanOptions, problems: InputProblem[]): ScanOutcome {
+/** Where judged objects go as they are judged: straight to a report, or collected (fix). */
+export interface ScanSink {
+  evaluated(e: EvaluatedObject): void;
+  skipped(s: SkippedObject): void;
+}
+
+/** The NetworkPolicies of the input by namespace: the flat-network context of every object. */
+export function networkPoliciesOf(documents: Iterable<SourceDocument>, defaultNamespace: string): Map<string, NetworkPolicyLike[]> {
   const policiesByNamespace = new Map<string, NetworkPolicyLike[]>();
-  for (const file of files) {
-    for (const doc of file.documents) {
-      for (const { object } of doc.objects) {
-        if (object.kind !== 'NetworkPolicy') continue;
-        const ns = objectNamespace(object) ?? options.defaultNamespace;
-        const list = policiesByNamespace.get(ns) ?? [];
-        list.push(object as NetworkPolicyLike);
-        policiesByNamespace.set(ns, list);
-      }
+  for (const doc of documents) {
+    for (const { object } of doc.objects) {
+      if (object.kind !== 'NetworkPolicy') continue;
+      const ns = objectNamespace(object) ?? defaultNamespace;
+      const list = policiesByNamespace.get(ns) ?? [];
+      list.push(object as NetworkPolicyLike);
+      policiesByNamespace.set(ns, list);
     }
   }
+  return policiesByNamespace;
+}
+
+/** Judges every object of the documents, in order, handing each to the sink. */
+export function evaluateSources(
+  documents: Iterable<SourceDocument>,
+  policiesByNamespace: ReadonlyMap<string, NetworkPolicyLike[]>,
+  options: ScanOptions,
+  problems: InputProblem[],
+  sink: ScanSink,
+): void {
   const ctx: EvalContext = {
     policy: options.policy,
     now: new Date(),
@@ -58,26 +74,21 @@ export function evaluateSources(files: readonly SourceFile[], options: ScanOptio
     imageFacts: options.imageLookups ? factsFrom(options.imageLookups) : () => undefined,
   };
   const lookups = options.imageLookups;
-
-  const evaluated: EvaluatedObject[] = [];
-  const skipped: SkippedObject[] = [];
-  for (const file of files) {
-    for (const document of file.documents) {
-      for (const located of document.objects) {
-        const source = `${file.name}:${located.line}`;
-        const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
-        try {
-          const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
-          if (result && lookups) noteMissingFacts(result, located.object, lookups);
-          if (result) evaluated.push({ document, located, result, source });
-          else skipped.push({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });
-        } catch (err) {
-          if (!(err instanceof InputError || err instanceof ShapeError)) throw err;
-          const at = err instanceof ShapeError ? `${file.name}:${lineOf(document, [...located.base, ...err.path])}` : source;
-          problems.push({ source: at, message: `${kind || 'object'} ${objectName(located.object) || '(unnamed)'}: ${err.message}` });
-        }
+  for (const document of documents) {
+    const file = document.file;
+    for (const located of document.objects) {
+      const source = `${file.name}:${located.line}`;
+      const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
+      try {
+        const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
+        if (result && lookups) noteMissingFacts(result, located.object, lookups);
+        if (result) sink.evaluated({ document, located, result, source });
+        else sink.skipped({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });
+      } catch (err) {
+        if (!(err instanceof InputError || err instanceof ShapeError)) throw err;
+        const at = err instanceof ShapeError ? `${file.name}:${lineOf(document, [...located.base, ...err.path])}` : source;
+        problems.push({ source: at, message: `${kind || 'object'} ${objectName(located.object) || '(unnamed)'}: ${err.message}` });
       }
     }
   }
-  return { evaluated, skipped, problems };
 }

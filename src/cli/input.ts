@@ -1,11 +1,17 @@
 // Reads manifests for the CLI: files, directories (recursively, *.yaml, *.yml, *.json) and stdin,
-// split into documents that remember their file, their text range and their line numbers, so that
-// findings point at a line and `fix` can rewrite one document and leave the others byte for byte.
+// split into documents that remember their file and line. Documents are read as kubectl reads them
+// (src/yaml/kube-rules.ts). Judging uses the fast reader, one document at a time; a document's
+// positions (the `yaml` package's, for the line of a finding) are parsed only when asked for, and
+// `fix` reads its files with positions throughout so it can rewrite one document and leave the
+// others byte for byte.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
+import { LineCounter, type Document } from 'yaml';
 import { isObject, type KubeObject } from '../workloads/locate.js';
 import type { Segment } from '../workloads/types.js';
+import { chunkStarts, documentsOf } from '../yaml/fast.js';
+import { KubeYamlError } from '../yaml/kube-rules.js';
+import { kubeValue, nodeAt, parseKubeDocuments } from '../yaml/document.js';
 
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
@@ -14,19 +20,27 @@ export interface SourceFile {
   /** As the user named it (or `-` for stdin). */
   name: string;
   text: string;
-  documents: SourceDocument[];
 }
 
 export interface SourceDocument {
   file: SourceFile;
-  doc: Document;
-  lines: LineCounter;
-  /** Text this document owns: from the end of the previous one to its own end. */
-  start: number;
-  end: number;
   line: number;
+  /** The value kubectl reads (the document, or the List holding the objects). */
+  value: unknown;
   /** Parsed objects: the document itself, or the items of a v1 List. */
   objects: LocatedObject[];
+  /** The document with positions, parsed on first use. */
+  positions(): PositionedDocument;
+}
+
+export interface PositionedDocument {
+  doc: Document.Parsed;
+  lines: LineCounter;
+  /** Lines of the file before the text `doc` was parsed from. */
+  lineBase: number;
+  /** Text this document owns in its file: from the end of the previous one to its own end. */
+  start: number;
+  end: number;
 }
 
 export interface LocatedObject {
@@ -86,7 +100,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads and parses one file; problems (unreadable, too large, invalid YAML) are collected, not thrown. */
+/** Reads one file; problems (unreadable, too large) are collected, not thrown. */
 export async function readSource(name: string, problems: InputProblem[]): Promise<SourceFile | undefined> {
   let text: string;
   try {
@@ -104,50 +118,136 @@ export async function readSource(name: string, problems: InputProblem[]): Promis
     problems.push({ source: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
     return undefined;
   }
-  const file: SourceFile = { name, text, documents: [] };
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
-  if (!Array.isArray(docs)) return file; // an empty stream
-  let previousEnd = 0;
-  for (const doc of docs) {
-    const error = doc.errors[0];
-    const line = lines.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
-    if (error) {
-      const at = error.linePos?.[0];
-      problems.push({ source: `${name}:${at?.line ?? line}`, message: `invalid YAML: ${error.message.split('\n')[0]}` });
-      previousEnd = doc.range[2];
-      continue;
-    }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    const entry: SourceDocument = { file, doc, lines, start: previousEnd, end: doc.range[2], line, objects: [] };
-    previousEnd = doc.range[2];
-    if (value === null || value === undefined) continue; // an empty document
-    if (!isObject(value)) {
-      problems.push({ source: `${name}:${line}`, message: 'document is not a mapping (expected a Kubernetes object)' });
-      continue;
-    }
-    if (value.kind === 'List' || (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items))) {
-      const items = Array.isArray(value.items) ? value.items : [];
-      items.forEach((item, i) => {
-        if (!isObject(item)) {
-          problems.push({ source: `${name}:${lineOf(entry, ['items', i])}`, message: `items[${i}] is not a mapping` });
-          return;
-        }
-        entry.objects.push({ object: item as KubeObject, base: ['items', i], line: lineOf(entry, ['items', i]) });
-      });
-    } else {
-      entry.objects.push({ object: value as KubeObject, base: [], line });
-    }
-    file.documents.push(entry);
-  }
-  return file;
+  return { name, text };
 }
 
-/** The line of the deepest existing node on a path (a missing field points at its parent). */
+function invalid(err: unknown): string {
+  return `invalid YAML: ${(err as Error).message.split('\n')[0]}`;
+}
+
+/** The document's objects; a List contributes its items. Problems are collected. */
+function located(file: SourceFile, value: unknown, line: number, problems: InputProblem[], entry: Omit<SourceDocument, 'objects'>): SourceDocument | undefined {
+  if (value === null || value === undefined) return undefined; // an empty document
+  if (!isObject(value)) {
+    problems.push({ source: `${file.name}:${line}`, message: 'document is not a mapping (expected a Kubernetes object)' });
+    return undefined;
+  }
+  const doc: SourceDocument = { ...entry, objects: [] };
+  if (value.kind === 'List' || (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items))) {
+    const items = Array.isArray(value.items) ? value.items : [];
+    items.forEach((item, i) => {
+      if (!isObject(item)) {
+        problems.push({ source: `${file.name}:${lineOf(doc, ['items', i])}`, message: `items[${i}] is not a mapping` });
+        return;
+      }
+      doc.objects.push({ object: item as KubeObject, base: ['items', i], line: lineOf(doc, ['items', i]) });
+    });
+  } else {
+    doc.objects.push({ object: value as KubeObject, base: [], line });
+  }
+  return doc;
+}
+
+/**
+ * The documents of a file, read with positions throughout (what `fix` rewrites, and the fallback
+ * that names the line of a YAML error while still reading the file's other documents).
+ */
+export function positionedDocuments(file: SourceFile, problems: InputProblem[], piece = { text: file.text, start: 0, lineBase: 0 }): SourceDocument[] {
+  const out: SourceDocument[] = [];
+  for (const positions of positionedPiece(piece.text, piece.start, piece.lineBase)) {
+    const { doc, lines, lineBase } = positions;
+    const line = lineBase + lines.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
+    const error = doc.errors[0];
+    if (error) {
+      problems.push({ source: `${file.name}:${lineBase + (error.linePos?.[0]?.line ?? line - lineBase)}`, message: invalid(error) });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = kubeValue(doc);
+    } catch (err) {
+      if (!(err instanceof KubeYamlError)) throw err;
+      problems.push({ source: `${file.name}:${lineBase + lines.linePos(err.offset).line}`, message: invalid(err) });
+      continue;
+    }
+    const entry = located(file, value, line, problems, { file, line, value, positions: () => positions });
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+export interface ReadOptions {
+  /** Skip documents whose text does not contain this (a pre-filter; a skipped document may still hold it escaped). */
+  mentioning?: string;
+}
+
+/** Counts lines forward through a text, for offsets that only grow. */
+class LineTracker {
+  private at = 0;
+  private line = 1;
+  constructor(private readonly text: string) {}
+  lineAt(offset: number): number {
+    for (let i = this.text.indexOf('\n', this.at); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+      this.line++;
+      this.at = i + 1;
+    }
+    return this.line;
+  }
+}
+
+/**
+ * The documents of a file one at a time, by the fast reader, one `---` piece of the file at a
+ * time. A piece the fast reader refuses is read again with positions, so its problems name their
+ * lines and the rest of the file still counts.
+ */
+export function* documents(file: SourceFile, problems: InputProblem[], options: ReadOptions = {}): Generator<SourceDocument> {
+  const starts = chunkStarts(file.text);
+  const tracker = new LineTracker(file.text);
+  for (let c = 0; c < starts.length; c++) {
+    const chunkStart = starts[c];
+    const chunkEnd = c + 1 < starts.length ? starts[c + 1] : file.text.length;
+    const chunk = file.text.slice(chunkStart, chunkEnd);
+    if (options.mentioning && !chunk.includes(options.mentioning) && !chunk.includes('\\')) continue;
+    const chunkLine = tracker.lineAt(chunkStart);
+    let parsed: { value: unknown; offset: number }[];
+    try {
+      parsed = documentsOf(chunk, chunkStart);
+    } catch (err) {
+      if (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException') throw err;
+      yield* positionedDocuments(file, problems, { text: chunk, start: chunkStart, lineBase: chunkLine - 1 });
+      continue;
+    }
+    let positioned: PositionedDocument[] | undefined;
+    for (let index = 0; index < parsed.length; index++) {
+      const { value, offset } = parsed[index];
+      const line = tracker.lineAt(offset);
+      const positions = (): PositionedDocument => {
+        positioned ??= positionedPiece(chunk, chunkStart, chunkLine - 1);
+        return positioned[index];
+      };
+      const entry = located(file, value, line, problems, { file, line, value, positions });
+      if (entry) yield entry;
+    }
+  }
+}
+
+/** A piece of a file parsed with positions; offsets and lines count from the file's start. */
+function positionedPiece(text: string, start: number, lineBase: number): PositionedDocument[] {
+  const lines = new LineCounter();
+  let previousEnd = 0;
+  return parseKubeDocuments(text, lines).map((doc) => {
+    const p = { doc, lines, lineBase, start: start + previousEnd, end: start + doc.range[2] };
+    previousEnd = doc.range[2];
+    return p;
+  });
+}
+
+/** The line of the deepest node on a value path that the document holds (a missing field points at its parent). */
 export function lineOf(entry: SourceDocument, path: readonly Segment[]): number {
+  const { doc, lines, lineBase } = entry.positions();
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? entry.doc.contents : entry.doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) return entry.lines.linePos(node.range[0]).line;
+    const node = nodeAt(doc, path.slice(0, depth));
+    if (node?.range) return lineBase + lines.linePos(node.range[0]).line;
   }
   return entry.line;
 }

@@ -5,13 +5,12 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, defaultPolicy, PolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import { ImageLookupService } from '../registry/lookups.js';
 import { podImages } from '../workloads/locate.js';
-import { applyPatchToYaml } from './apply-to-yaml.js';
-import { evaluateSources, type ScanOutcome } from './evaluate-sources.js';
+import { fixDocument } from './apply-to-yaml.js';
+import { evaluateSources, networkPoliciesOf, type EvaluatedObject, type ScanOptions, type SkippedObject } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
-import { expandPaths, readSource, type InputProblem, type SourceFile } from './input.js';
-import { exitCode, isOutputFormat, OUTPUT_CHOICES, formatReport, VERSION } from './report.js';
+import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type ReadOptions, type SourceDocument, type SourceFile } from './input.js';
+import { isOutputFormat, OUTPUT_CHOICES, reporterFor, VERSION } from './report.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
@@ -71,16 +70,35 @@ function reportProblems(problems: readonly InputProblem[]): void {
   for (const p of problems) process.stderr.write(`gapguard: ${p.source}: ${p.message}\n`);
 }
 
-/** Reads the input and judges it, with the registry facts of its images when --resolve-images asks for them. */
-async function judgeInput({ values, positionals }: Parsed, problems: InputProblem[]): Promise<{ files: SourceFile[]; outcome: ScanOutcome }> {
+function* allDocuments(files: readonly SourceFile[], problems: InputProblem[], options?: ReadOptions): Generator<SourceDocument> {
+  for (const file of files) yield* documents(file, problems, options);
+}
+
+/**
+ * Reads the input and prepares its judging: the policy, the NetworkPolicies of the input, and the
+ * registry facts of its images when --resolve-images asks for them. `read` gives the documents;
+ * it is called once per pass (scan reads fast and streams; fix reads with positions).
+ */
+async function prepare({ values, positionals }: Parsed, problems: InputProblem[], read: (files: readonly SourceFile[], problems: InputProblem[], options?: ReadOptions) => Iterable<SourceDocument>) {
   const lookupConfig = imageLookupConfig(values, OFFLINE_LOOKUP_BUDGET_MS);
   const policy = policyFrom(values.policy as string | undefined);
   const files = await readAll(positionals, problems);
-  const images = files.flatMap((f) => f.documents.flatMap((d) => d.objects.flatMap((o) => podImages(o.object))));
-  const imageLookups = lookupConfig ? await new ImageLookupService(lookupConfig).lookUp(images, policy) : undefined;
-  const options = { policy, defaultNamespace: values.namespace as string, inputComplete: values['input-complete'] as boolean, ...(imageLookups ? { imageLookups } : {}) };
-  return { files, outcome: evaluateSources(files, options, problems) };
+  const defaultNamespace = values.namespace as string;
+  // Earlier passes report nothing: the judging pass reports every problem once.
+  const unreported: InputProblem[] = [];
+  const policies = networkPoliciesOf(read(files, unreported, { mentioning: 'NetworkPolicy' }), defaultNamespace);
+  let imageLookups;
+  if (lookupConfig) {
+    const { ImageLookupService } = await import('../registry/lookups.js');
+    const images = [...read(files, unreported)].flatMap((d) => d.objects.flatMap((o) => podImages(o.object)));
+    imageLookups = await new ImageLookupService(lookupConfig).lookUp(images, policy);
+  }
+  const options: ScanOptions = { policy, defaultNamespace, inputComplete: values['input-complete'] as boolean, ...(imageLookups ? { imageLookups } : {}) };
+  return { files, policies, options };
 }
+
+/** Output is gathered into writes of about this size (stdout writes are synchronous). */
+const WRITE_CHUNK = 64 * 1024;
 
 async function scan(argv: string[]): Promise<number> {
   const parsed = parse(argv, { output: { type: 'string', short: 'o', default: 'table' } });
@@ -88,10 +106,29 @@ async function scan(argv: string[]): Promise<number> {
   const output = parsed.values.output as string;
   if (!isOutputFormat(output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${output}"`);
   const problems: InputProblem[] = [];
-  const { outcome } = await judgeInput(parsed, problems);
-  process.stdout.write(formatReport(outcome, output, parsed.positionals.join(' ')));
+  const { files, policies, options } = await prepare(parsed, problems, allDocuments);
+  const reporter = reporterFor(output, parsed.positionals.join(' '));
+  const skipped: SkippedObject[] = [];
+  let denied = false;
+  let pending = '';
+  evaluateSources(allDocuments(files, problems), policies, options, problems, {
+    evaluated(e) {
+      if (e.result.findings.some((f) => f.action === 'deny')) denied = true;
+      pending += reporter.object(e);
+      if (pending.length >= WRITE_CHUNK) {
+        process.stdout.write(pending);
+        pending = '';
+      }
+    },
+    skipped: (s) => skipped.push(s),
+  });
+  process.stdout.write(pending + reporter.end(skipped, problems));
   reportProblems(problems);
-  return exitCode(outcome);
+  return problems.length ? 2 : denied ? 1 : 0;
+}
+
+function positioned(files: readonly SourceFile[], problems: InputProblem[]): SourceDocument[] {
+  return files.flatMap((f) => positionedDocuments(f, problems));
 }
 
 async function fix(argv: string[]): Promise<number> {
@@ -100,17 +137,31 @@ async function fix(argv: string[]): Promise<number> {
   const inPlace = parsed.values['in-place'] as boolean;
   if (inPlace && parsed.positionals.includes('-')) throw new UsageError('--in-place cannot write back to stdin');
   const problems: InputProblem[] = [];
-  const { files, outcome } = await judgeInput(parsed, problems);
-  const patched = new Set(outcome.evaluated.filter((e) => e.result.patch.length).map((e) => e.document));
-  for (const e of outcome.evaluated) if (e.result.patch.length) applyPatchToYaml(e.document.doc, e.located.base, e.result.patch);
+  const { files, policies, options } = await prepare(parsed, problems, positioned);
+  const docs = positioned(files, problems);
+  const fixes = new Map<SourceDocument, EvaluatedObject[]>();
+  evaluateSources(docs, policies, options, problems, {
+    evaluated(e) {
+      if (e.result.patch.length) fixes.set(e.document, [...(fixes.get(e.document) ?? []), e]);
+    },
+    skipped() {},
+  });
+  const rewritten = new Map<SourceDocument, string>();
+  for (const [document, evaluated] of fixes) {
+    const fixed = fixDocument(document, evaluated.map((e) => ({ base: e.located.base, patch: e.result.patch })));
+    if (typeof fixed === 'string') rewritten.set(document, fixed);
+    else problems.push({ source: evaluated[0].source, message: `not fixed: ${fixed.refused}` });
+  }
   for (const file of files) {
     // Untouched documents are copied from the original text, byte for byte.
     let text = '';
     let at = 0;
-    for (const doc of file.documents) {
-      if (!patched.has(doc)) continue;
-      text += file.text.slice(at, doc.start) + doc.doc.toString();
-      at = doc.end;
+    for (const doc of docs) {
+      const fixed = doc.file === file ? rewritten.get(doc) : undefined;
+      if (fixed === undefined) continue;
+      const { start, end } = doc.positions();
+      text += file.text.slice(at, start) + fixed;
+      at = end;
     }
     text += file.text.slice(at);
     if (!inPlace) process.stdout.write(files.length > 1 ? `# ${file.name}\n${text}` : text);

@@ -1,8 +1,12 @@
-// The four outputs of scan and audit (table, JSON, SARIF, and the HTML rollout report of src/report). JSON is a stable contract:
+// The four outputs of scan and audit (table, JSON, SARIF, and the HTML rollout report of
+// src/report), written as objects are judged (a Reporter), so a scan of a large input holds no
+// more than one document and its result at a time (HTML keeps the results: its overview comes
+// first). JSON is a stable contract:
 // {"results":[{"source","kind","namespace","name","mode"?,"findings":[{gap,rule,severity,action,path,message,remediation,fixable}],"notes"?}],
 //  "skipped":[{source,kind,name,reason}],"errors":[{source,message}]} (mode only for objects read from a cluster)
 // SARIF 2.1.0 is what code-scanning tools ingest: rule ids are gap/rule, locations file and line
-// (objects read from a cluster have only a logical location).
+// (objects read from a cluster have only a logical location). A run's `results` come before its
+// `tool` (the rules are known only once every result is written; SARIF does not order members).
 import { relative, sep } from 'node:path';
 import type { Finding, GapId, ObjectResult, Severity } from '../engine/types.js';
 import { htmlReporter } from '../report/html.js';
@@ -34,50 +38,95 @@ export function exitCode(report: Report): number {
   return report.evaluated.some((e) => e.result.findings.some((f) => f.action === 'deny')) ? 1 : 0;
 }
 
-export function toJson(outcome: Report): string {
-  const results = outcome.evaluated.map(({ source, result, mode }) => ({
-    source,
-    kind: result.kind,
-    namespace: result.namespace,
-    name: result.name,
-    ...(mode ? { mode } : {}),
-    findings: result.findings.map((f) => ({
-      gap: f.gap,
-      rule: f.rule,
-      severity: f.severity,
-      action: f.action,
-      path: f.path,
-      message: f.message,
-      remediation: f.remediation,
-      fixable: f.fixable,
-    })),
-    ...(result.notes.length ? { notes: result.notes } : {}),
-  }));
-  return JSON.stringify({ results, skipped: outcome.skipped, errors: outcome.problems }, null, 2) + '\n';
+/**
+ * An output format, fed one judged object at a time: `object` returns the text for it (possibly
+ * empty), `end` the closing text once every object and the skipped ones and problems are known.
+ */
+export interface Reporter {
+  object(o: ReportedObject): string;
+  end(skipped: readonly SkippedObject[], problems: readonly InputProblem[]): string;
 }
 
-export function toTable(outcome: Report): string {
-  const lines: string[] = [];
+/** The whole output for a report held in memory (audit). */
+export function render(reporter: Reporter, report: Report): string {
+  let out = '';
+  for (const o of report.evaluated) out += reporter.object(o);
+  return out + reporter.end(report.skipped, report.problems);
+}
+
+/** JSON.stringify(value, null, 2) as it reads nested `depth` levels deep. */
+function nested(value: unknown, depth: number): string {
+  return JSON.stringify(value, null, 2).replace(/\n/g, '\n' + '  '.repeat(depth));
+}
+
+/** Writes what JSON.stringify({results, skipped, errors}, null, 2) would, one result at a time. */
+export function jsonReporter(): Reporter {
+  let count = 0;
+  return {
+    object({ source, result, mode }) {
+      const entry = {
+        source,
+        kind: result.kind,
+        namespace: result.namespace,
+        name: result.name,
+        ...(mode ? { mode } : {}),
+        findings: result.findings.map((f) => ({
+          gap: f.gap,
+          rule: f.rule,
+          severity: f.severity,
+          action: f.action,
+          path: f.path,
+          message: f.message,
+          remediation: f.remediation,
+          fixable: f.fixable,
+        })),
+        ...(result.notes.length ? { notes: result.notes } : {}),
+      };
+      return (count++ === 0 ? '{\n  "results": [\n    ' : ',\n    ') + nested(entry, 2);
+    },
+    end(skipped, problems) {
+      return `${count === 0 ? '{\n  "results": []' : '\n  ]'},\n  "skipped": ${nested(skipped, 1)},\n  "errors": ${nested(problems, 1)}\n}\n`;
+    },
+  };
+}
+
+export function tableReporter(): Reporter {
   let deny = 0;
   let warn = 0;
-  for (const { source, result, mode } of outcome.evaluated) {
-    if (!result.findings.length && !result.notes.length) continue;
-    lines.push(`${result.kind} ${result.namespace}/${result.name}  (${source}${mode ? `, namespace mode ${mode}` : ''})`);
-    for (const f of result.findings) {
-      if (f.action === 'deny') deny++;
-      else warn++;
-      lines.push(`  ${f.action.toUpperCase().padEnd(5)} ${f.severity.padEnd(8)} ${f.rule}  ${f.path}${f.fixable ? '  [fixable]' : ''}`);
-      lines.push(`        ${f.message}`);
-    }
-    for (const note of result.notes) lines.push(`  NOTE  ${note}`);
-    lines.push('');
-  }
-  lines.push(
-    `${outcome.evaluated.length} workload(s) scanned: ${deny} finding(s) to deny, ${warn} to warn` +
-      (outcome.skipped.length ? `; ${outcome.skipped.length} object(s) skipped (--output json says why)` : ''),
-  );
-  return lines.join('\n') + '\n';
+  let count = 0;
+  return {
+    object({ source, result, mode }) {
+      count++;
+      if (!result.findings.length && !result.notes.length) return '';
+      const lines: string[] = [];
+      lines.push(`${result.kind} ${result.namespace}/${result.name}  (${source}${mode ? `, namespace mode ${mode}` : ''})`);
+      for (const f of result.findings) {
+        if (f.action === 'deny') deny++;
+        else warn++;
+        lines.push(`  ${f.action.toUpperCase().padEnd(5)} ${f.severity.padEnd(8)} ${f.rule}  ${f.path}${f.fixable ? '  [fixable]' : ''}`);
+        lines.push(`        ${f.message}`);
+      }
+      for (const note of result.notes) lines.push(`  NOTE  ${note}`);
+      lines.push('');
+      return lines.join('\n') + '\n';
+    },
+    end(skipped) {
+      return (
+        `${count} workload(s) scanned: ${deny} finding(s) to deny, ${warn} to warn` +
+        (skipped.length ? `; ${skipped.length} object(s) skipped (--output json says why)` : '') +
+        '\n'
+      );
+    },
+  };
 }
+
+
+const SARIF_HEAD = `{
+  "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+  "version": "2.1.0",
+  "runs": [
+    {
+      "results": [`;
 
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0' };
 
@@ -96,72 +145,65 @@ function uri(source: string): string {
   return source === '-' ? 'stdin' : relative(process.cwd(), source).split(sep).join('/');
 }
 
-export function toSarif(outcome: Report): string {
+export function sarifReporter(): Reporter {
   const rules: { id: string; first: Finding }[] = [];
   const ruleIndex = new Map<string, number>();
-  const results: unknown[] = [];
-  for (const { document, located, result } of outcome.evaluated) {
-    for (const f of result.findings) {
-      let index = ruleIndex.get(f.rule);
-      if (index === undefined) {
-        index = rules.push({ id: f.rule, first: f }) - 1;
-        ruleIndex.set(f.rule, index);
+  let count = 0;
+  let started = false;
+  const head = (): string => (started ? '' : ((started = true), SARIF_HEAD));
+  return {
+    object({ document, located, result }) {
+      let out = '';
+      for (const f of result.findings) {
+        let index = ruleIndex.get(f.rule);
+        if (index === undefined) {
+          index = rules.push({ id: f.rule, first: f }) - 1;
+          ruleIndex.set(f.rule, index);
+        }
+        const entry = {
+          ruleId: f.rule,
+          ruleIndex: index,
+          level: f.action === 'deny' ? 'error' : 'warning',
+          message: { text: `${result.kind} ${result.namespace}/${result.name}: ${f.message}` },
+          locations: [
+            {
+              ...(document && located
+                ? {
+                    physicalLocation: {
+                      artifactLocation: { uri: uri(document.file.name) },
+                      region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
+                    },
+                  }
+                : {}),
+              logicalLocations: [{ fullyQualifiedName: `${result.kind}/${result.namespace}/${result.name}/${f.path}`, kind: 'member' }],
+            },
+          ],
+          partialFingerprints: { 'gapguard/v1': `${result.kind}/${result.namespace}/${result.name}/${f.rule}/${f.path}` },
+        };
+        out += (count++ === 0 ? '' : ',') + '\n        ' + nested(entry, 4);
       }
-      results.push({
-        ruleId: f.rule,
-        ruleIndex: index,
-        level: f.action === 'deny' ? 'error' : 'warning',
-        message: { text: `${result.kind} ${result.namespace}/${result.name}: ${f.message}` },
-        locations: [
-          {
-            ...(document && located
-              ? {
-                  physicalLocation: {
-                    artifactLocation: { uri: uri(document.file.name) },
-                    region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
-                  },
-                }
-              : {}),
-            logicalLocations: [{ fullyQualifiedName: `${result.kind}/${result.namespace}/${result.name}/${f.path}`, kind: 'member' }],
-          },
-        ],
-        partialFingerprints: { 'gapguard/v1': `${result.kind}/${result.namespace}/${result.name}/${f.rule}/${f.path}` },
-      });
-    }
-  }
-  const sarif = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'gapguard',
-            version: VERSION,
-            semanticVersion: VERSION,
-            rules: rules.map(({ id, first }) => ({
-              id,
-              name: id.replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase()),
-              shortDescription: { text: GAP_TITLES[first.gap] },
-              fullDescription: { text: first.remediation },
-              help: { text: first.remediation },
-              defaultConfiguration: { level: first.action === 'deny' ? 'error' : 'warning' },
-              properties: { tags: ['security', 'kubernetes', first.gap], 'security-severity': SECURITY_SEVERITY[first.severity] },
-            })),
-          },
+      return head() + out;
+    },
+    end() {
+      const tool = {
+        driver: {
+          name: 'gapguard',
+          version: VERSION,
+          semanticVersion: VERSION,
+          rules: rules.map(({ id, first }) => ({
+            id,
+            name: id.replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase()),
+            shortDescription: { text: GAP_TITLES[first.gap] },
+            fullDescription: { text: first.remediation },
+            help: { text: first.remediation },
+            defaultConfiguration: { level: first.action === 'deny' ? 'error' : 'warning' },
+            properties: { tags: ['security', 'kubernetes', first.gap], 'security-severity': SECURITY_SEVERITY[first.severity] },
+          })),
         },
-        results,
-      },
-    ],
+      };
+      return `${head()}${count ? '\n      ]' : ']'},\n      "tool": ${nested(tool, 3)}\n    }\n  ]\n}\n`;
+    },
   };
-  return JSON.stringify(sarif, null, 2) + '\n';
-}
-
-/** The rollout report as one self-contained HTML file (src/report/html.ts). */
-export function toHtml(outcome: Report, title: string): string {
-  const reporter = htmlReporter(title);
-  for (const o of outcome.evaluated) reporter.object(o);
-  return reporter.end(outcome.skipped, outcome.problems);
 }
 
 export const OUTPUTS = ['table', 'json', 'sarif', 'html'] as const;
@@ -174,16 +216,21 @@ export function isOutputFormat(text: string): text is OutputFormat {
   return (OUTPUTS as readonly string[]).includes(text);
 }
 
-/** The report in the asked format; title names what was judged (for html). */
-export function formatReport(outcome: Report, format: OutputFormat, title: string): string {
+/** The reporter of a format; title names what was judged (for html, src/report/html.ts). */
+export function reporterFor(format: OutputFormat, title: string): Reporter {
   switch (format) {
     case 'json':
-      return toJson(outcome);
+      return jsonReporter();
     case 'sarif':
-      return toSarif(outcome);
+      return sarifReporter();
     case 'html':
-      return toHtml(outcome, title);
+      return htmlReporter(title);
     default:
-      return toTable(outcome);
+      return tableReporter();
   }
+}
+
+/** The whole report in the asked format, for a report held in memory (audit). */
+export function formatReport(outcome: Report, format: OutputFormat, title: string): string {
+  return render(reporterFor(format, title), outcome);
 }

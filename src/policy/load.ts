@@ -3,12 +3,15 @@
 // silently: a typo in a policy must not switch a gap off unnoticed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode, isMap as isYamlMap, isScalar, type Document } from 'yaml';
+import { LineCounter, isMap as isYamlMap, isNode, type Document, type Node } from 'yaml';
 import { GAP_IDS, type Action, type GapId } from '../engine/types.js';
 import { capabilityName } from '../gaps/capabilities.js';
 import { ALL_CHECKS } from '../gaps/index.js';
 import { packageRoot } from '../paths.js';
 import { isObject } from '../workloads/locate.js';
+import { kubeValue, nodeAt, pairFor, parseKubeDocument } from '../yaml/document.js';
+import { documentsOf } from '../yaml/fast.js';
+import { KubeYamlError } from '../yaml/kube-rules.js';
 import { parseQuantity } from '../workloads/quantity.js';
 import type { Exemption, GapSettings, Policy } from './types.js';
 
@@ -78,30 +81,42 @@ function limits(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The policy text parsed with positions, for the line of an error (parsed only when one is found). */
+interface Positions {
+  doc: Document;
+  lines: LineCounter;
+}
+
+function positionsOf(text: string): Positions {
+  const lines = new LineCounter();
+  return { doc: parseKubeDocument(text, lines), lines };
+}
+
 class Validator {
   constructor(
     private readonly source: string,
-    private readonly doc: Document | undefined,
-    private readonly lines: LineCounter | undefined,
+    private readonly positions: (() => Positions) | undefined,
   ) {}
 
   fail(path: Path, problem: string): never {
     let line: number | undefined;
     // Walk up to the nearest field that exists in the file; a mapping entry is located by its key,
     // so the line is the one the author wrote the field name on, not where its value starts.
-    for (let p = path; this.doc && this.lines && line === undefined; p = p.slice(0, -1)) {
-      const node = p.length ? this.keyNode(p) ?? this.doc.getIn(p, true) : this.doc.contents;
-      if (isNode(node) && node.range) line = this.lines.linePos(node.range[0]).line;
+    const positions = this.positions?.();
+    for (let p = path; positions && line === undefined; p = p.slice(0, -1)) {
+      const node = this.keyNode(positions.doc, p) ?? nodeAt(positions.doc, p);
+      if (node?.range) line = positions.lines.linePos(node.range[0]).line;
       if (p.length === 0) break;
     }
     throw new PolicyError(this.source, path.join('.'), line, problem);
   }
 
-  private keyNode(path: Path): unknown {
-    const parent = path.length > 1 ? this.doc?.getIn(path.slice(0, -1), true) : this.doc?.contents;
+  private keyNode(doc: Document, path: Path): Node | undefined {
+    if (!path.length) return undefined;
+    const parent = nodeAt(doc, path.slice(0, -1));
     if (!isYamlMap(parent)) return undefined;
-    const last = path[path.length - 1];
-    return parent.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === last)?.key;
+    const key = pairFor(doc, parent, String(path[path.length - 1]))?.key;
+    return isNode(key) ? key : undefined;
   }
 
   keys(v: Raw, path: Path, allowed: readonly string[]): void {
@@ -149,6 +164,8 @@ class Validator {
   }
 
   private actionAndFix(v: Raw, path: Path): void {
+    // Policies are read as kubectl and helm read YAML (1.1), where a plain `off` is the boolean false.
+    if (v.action === false) v.action = 'off';
     if (v.action !== undefined && !ACTIONS.includes(v.action as Action)) this.fail([...path, 'action'], 'must be deny, warn or off');
     if (v.fix !== undefined && typeof v.fix !== 'boolean') this.fail([...path, 'fix'], 'must be true or false');
   }
@@ -232,16 +249,30 @@ function compile(raw: Raw): Policy {
   };
 }
 
+/** Reads a policy as kubectl reads YAML (kube-rules), fast; positions are parsed only to name an error's line. */
 function parseRaw(text: string, source: string): unknown {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  const error = doc.errors[0];
-  if (error) {
-    const line = error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line;
-    throw new PolicyError(source, '', line, `invalid YAML: ${error.message.split('\n')[0]}`);
+  let raw: unknown;
+  try {
+    const docs = documentsOf(text, 0);
+    if (docs.length > 1) throw new PolicyError(source, '', undefined, 'invalid YAML: a policy file holds one document');
+    raw = docs[0]?.value ?? {};
+  } catch (err) {
+    if (err instanceof PolicyError || (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException')) throw err;
+    const { doc, lines } = positionsOf(text);
+    const error = doc.errors[0];
+    if (error) {
+      const line = error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line;
+      throw new PolicyError(source, '', line, `invalid YAML: ${error.message.split('\n')[0]}`);
+    }
+    try {
+      kubeValue(doc);
+    } catch (e) {
+      if (e instanceof KubeYamlError) throw new PolicyError(source, '', lines.linePos(e.offset).line, `invalid YAML: ${e.message}`);
+      throw e;
+    }
+    throw err;
   }
-  const raw: unknown = doc.toJS() ?? {};
-  new Validator(source, doc, lines).policy(raw);
+  new Validator(source, () => positionsOf(text)).policy(raw);
   return raw;
 }
 

@@ -1,0 +1,121 @@
+// The position-keeping YAML reader: the `yaml` package's documents (comments, order and byte
+// ranges kept, so `fix` can edit one in place and findings can name a line), read into values by
+// the same kubectl rules as the fast reader (kube-rules.ts). nodeAt walks a value's path through
+// the document as kubectl would resolve it: through aliases to their anchors and through `<<`
+// merge keys to the mapping a merged value comes from.
+import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, type Document, type LineCounter, type Node, type Pair, type ParsedNode, type YAMLMap } from 'yaml';
+import { ALIAS_COPY_LIMIT, AliasBudget, KubeYamlError, MERGE_KEY, MappingBuilder, keyString, resolvePlain, resolveTagged } from './kube-rules.js';
+
+/** Two keys clash unless one of them is a plain `<<` (several merge keys are allowed). */
+function sameKey(a: unknown, b: unknown): boolean {
+  if (!isScalar(a) || !isScalar(b)) return a === b;
+  if (isMergeKey(a) || isMergeKey(b)) return false;
+  return a.value === b.value && (a.type === 'PLAIN') === (b.type === 'PLAIN');
+}
+
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && key.type === 'PLAIN' && !key.tag && key.value === MERGE_KEY;
+}
+
+/** Parse options: strings only (kube-rules resolves plain scalars), duplicate keys are errors. */
+export function documentOptions(lineCounter?: LineCounter) {
+  return { schema: 'failsafe' as const, uniqueKeys: sameKey, ...(lineCounter ? { lineCounter } : {}) };
+}
+
+export function parseKubeDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
+  return parseAllDocuments(text, documentOptions(lineCounter)) as Document.Parsed[];
+}
+
+export function parseKubeDocument(text: string, lineCounter?: LineCounter): Document.Parsed {
+  return parseDocument(text, documentOptions(lineCounter));
+}
+
+function offsetOf(node: unknown): number {
+  return (node as ParsedNode | undefined)?.range?.[0] ?? 0;
+}
+
+/** The document's value as kubectl reads it; throws KubeYamlError (with an offset) on what kubectl would not read. */
+export function kubeValue(doc: Document): unknown {
+  const budget = new AliasBudget(ALIAS_COPY_LIMIT);
+  const anchors = new Map<Node, unknown>();
+  const read = (node: unknown): unknown => {
+    let value: unknown;
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (!target || !anchors.has(target)) throw new KubeYamlError(`alias *${node.source} names no anchor before it`, offsetOf(node));
+      return budget.copy(anchors.get(target), offsetOf(node));
+    }
+    if (isScalar(node)) {
+      const text = node.value === null || node.value === undefined ? '' : String(node.value);
+      if (node.tag) value = resolveTagged(node.tag, text, offsetOf(node));
+      else value = node.type === 'PLAIN' ? resolvePlain(text) : text;
+    } else if (isSeq(node)) {
+      value = node.items.map(read);
+    } else if (isMap(node)) {
+      const builder = new MappingBuilder();
+      for (const pair of node.items) {
+        const v = read(pair.value);
+        if (isMergeKey(pair.key)) builder.merge(v, offsetOf(pair.key));
+        else builder.set(keyString(read(pair.key), offsetOf(pair.key)), v, offsetOf(pair.key));
+      }
+      value = builder.value;
+    } else {
+      throw new KubeYamlError('unexpected YAML node', offsetOf(node));
+    }
+    if ((node as Node).anchor) anchors.set(node as Node, value);
+    return value;
+  };
+  return read(doc.contents);
+}
+
+function resolved(doc: Document, node: unknown): unknown {
+  return isAlias(node) ? node.resolve(doc) : node;
+}
+
+function keyMatches(doc: Document, key: unknown, name: string): boolean {
+  if (isMergeKey(key)) return false;
+  const k = resolved(doc, key);
+  if (!isScalar(k)) return false;
+  const text = k.value === null || k.value === undefined ? '' : String(k.value);
+  const value = k.tag ? resolveTagged(k.tag, text, 0) : k.type === 'PLAIN' ? resolvePlain(text) : text;
+  try {
+    return keyString(value, 0) === name;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where a mapping's key gets its value from, as kubectl resolves it: the last explicit pair or
+ * merge that sets it wins (go-yaml reads in order; in a merge sequence the earlier mapping wins).
+ */
+export function pairFor(doc: Document, map: YAMLMap, name: string): Pair | undefined {
+  let found: Pair | undefined;
+  for (const pair of map.items) {
+    if (isMergeKey(pair.key)) {
+      const source = resolved(doc, pair.value);
+      const sources = isSeq(source) ? [...source.items].reverse() : [source];
+      for (const s of sources) {
+        const m = resolved(doc, s);
+        if (isMap(m)) found = pairFor(doc, m, name) ?? found;
+      }
+    } else if (keyMatches(doc, pair.key, name)) {
+      found = pair;
+    }
+  }
+  return found;
+}
+
+/** The node a value path leads to, following aliases and merge keys; undefined where the path leaves the document. */
+export function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
+  let node = resolved(doc, doc.contents);
+  for (const segment of path) {
+    if (isSeq(node)) node = /^\d+$/.test(String(segment)) ? resolved(doc, node.items[Number(segment)]) : undefined;
+    else if (isMap(node)) {
+      const pair = pairFor(doc, node, String(segment));
+      node = pair ? resolved(doc, pair.value) : undefined;
+    } else return undefined;
+  }
+  return isPair(node) ? undefined : (node as Node | undefined);
+}
