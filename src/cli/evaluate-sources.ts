@@ -2,9 +2,8 @@
 // the input are the flat-network context: a namespace is judged only when its policies appear in
 // the input, or every namespace when the user says the input is complete.
 import { evaluate } from '../engine/engine.js';
-import type { EvalContext, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
+import type { EvalContext, ImageFacts, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
-import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
 import { InputError, objectName, objectNamespace } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument } from './input.js';
@@ -14,7 +13,9 @@ export interface ScanOptions {
   defaultNamespace: string;
   inputComplete: boolean;
   /** Registry facts fetched for the input's images (--resolve-images); without them no image has facts. */
-  imageLookups?: ImageLookups;
+  imageFacts?: (image: string) => ImageFacts | undefined;
+  /** Adds to a result what is missing of the registry facts of its object's images (--resolve-images). */
+  noteMissingFacts?: (result: ObjectResult, located: LocatedObject) => void;
 }
 
 export interface EvaluatedObject {
@@ -71,9 +72,8 @@ export function evaluateSources(
     policy: options.policy,
     now: new Date(),
     networkPolicies: (ns) => policiesByNamespace.get(ns) ?? (options.inputComplete ? [] : undefined),
-    imageFacts: options.imageLookups ? factsFrom(options.imageLookups) : () => undefined,
+    imageFacts: options.imageFacts ?? (() => undefined),
   };
-  const lookups = options.imageLookups;
   for (const document of documents) {
     const file = document.file;
     for (const located of document.objects) {
@@ -81,7 +81,7 @@ export function evaluateSources(
       const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
       try {
         const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
-        if (result && lookups) noteMissingFacts(result, located.object, lookups);
+        if (result) options.noteMissingFacts?.(result, located);
         if (result) sink.evaluated({ document, located, result, source });
         else sink.skipped({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });
       } catch (err) {

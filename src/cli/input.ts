@@ -6,12 +6,12 @@
 // others byte for byte.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { isObject, type KubeObject } from '../workloads/locate.js';
 import type { Segment } from '../workloads/types.js';
 import { chunkStarts, documentsOf } from '../yaml/fast.js';
 import { KubeYamlError } from '../yaml/kube-rules.js';
-import { kubeValue, nodeAt, parseKubeDocuments } from '../yaml/document.js';
+import { kubeValue, nodeAt, parseKubeDocuments, yaml } from '../yaml/document.js';
 
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
@@ -233,7 +233,7 @@ export function* documents(file: SourceFile, problems: InputProblem[], options: 
 
 /** A piece of a file parsed with positions; offsets and lines count from the file's start. */
 function positionedPiece(text: string, start: number, lineBase: number): PositionedDocument[] {
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   let previousEnd = 0;
   return parseKubeDocuments(text, lines).map((doc) => {
     const p = { doc, lines, lineBase, start: start + previousEnd, end: start + doc.range[2] };

@@ -6,10 +6,9 @@ import { parseArgs } from 'node:util';
 import { loadPolicyFile, defaultPolicy, PolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
 import { podImages } from '../workloads/locate.js';
-import { fixDocument } from './apply-to-yaml.js';
 import { evaluateSources, networkPoliciesOf, type EvaluatedObject, type ScanOptions, type SkippedObject } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
-import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type ReadOptions, type SourceDocument, type SourceFile } from './input.js';
+import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type LocatedObject, type ReadOptions, type SourceDocument, type SourceFile } from './input.js';
 import { isOutputFormat, OUTPUT_CHOICES, reporterFor, VERSION } from './report.js';
 import { UsageError } from './usage.js';
 
@@ -74,27 +73,35 @@ function* allDocuments(files: readonly SourceFile[], problems: InputProblem[], o
   for (const file of files) yield* documents(file, problems, options);
 }
 
+type Reader = (files: readonly SourceFile[], problems: InputProblem[], options?: ReadOptions) => Iterable<SourceDocument>;
+
 /**
  * Reads the input and prepares its judging: the policy, the NetworkPolicies of the input, and the
- * registry facts of its images when --resolve-images asks for them. `read` gives the documents;
- * it is called once per pass (scan reads fast and streams; fix reads with positions).
+ * registry facts of its images when --resolve-images asks for them. `read` gives the documents
+ * (scan reads fast and streams; fix reads with positions). Without lookups the documents are read
+ * again for judging, so no more than one is held at a time; with them, they are read once and
+ * kept, each object's images found once for the lookups and the notes.
  */
-async function prepare({ values, positionals }: Parsed, problems: InputProblem[], read: (files: readonly SourceFile[], problems: InputProblem[], options?: ReadOptions) => Iterable<SourceDocument>) {
+async function prepare({ values, positionals }: Parsed, problems: InputProblem[], read: Reader) {
   const lookupConfig = imageLookupConfig(values, OFFLINE_LOOKUP_BUDGET_MS);
   const policy = policyFrom(values.policy as string | undefined);
   const files = await readAll(positionals, problems);
   const defaultNamespace = values.namespace as string;
-  // Earlier passes report nothing: the judging pass reports every problem once.
-  const unreported: InputProblem[] = [];
-  const policies = networkPoliciesOf(read(files, unreported, { mentioning: 'NetworkPolicy' }), defaultNamespace);
-  let imageLookups;
-  if (lookupConfig) {
-    const { ImageLookupService } = await import('../registry/lookups.js');
-    const images = [...read(files, unreported)].flatMap((d) => d.objects.flatMap((o) => podImages(o.object)));
-    imageLookups = await new ImageLookupService(lookupConfig).lookUp(images, policy);
+  const options: ScanOptions = { policy, defaultNamespace, inputComplete: values['input-complete'] as boolean };
+  if (!lookupConfig) {
+    // This pass reports nothing: the judging pass reports every problem once.
+    const policies = networkPoliciesOf(read(files, [], { mentioning: 'NetworkPolicy' }), defaultNamespace);
+    return { files, policies, options, documents: () => read(files, problems) };
   }
-  const options: ScanOptions = { policy, defaultNamespace, inputComplete: values['input-complete'] as boolean, ...(imageLookups ? { imageLookups } : {}) };
-  return { files, policies, options };
+  const documents = [...read(files, problems)];
+  const policies = networkPoliciesOf(documents, defaultNamespace);
+  const { ImageLookupService, factsFrom, noteMissingFacts } = await import('../registry/lookups.js');
+  const images = new Map<LocatedObject, string[]>();
+  for (const d of documents) for (const o of d.objects) images.set(o, podImages(o.object));
+  const lookups = await new ImageLookupService(lookupConfig).lookUp([...images.values()].flat(), policy);
+  options.imageFacts = factsFrom(lookups);
+  options.noteMissingFacts = (result, located) => noteMissingFacts(result, images.get(located) ?? [], lookups);
+  return { files, policies, options, documents: () => documents };
 }
 
 /** Output is gathered into writes of about this size (stdout writes are synchronous). */
@@ -106,12 +113,12 @@ async function scan(argv: string[]): Promise<number> {
   const output = parsed.values.output as string;
   if (!isOutputFormat(output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${output}"`);
   const problems: InputProblem[] = [];
-  const { files, policies, options } = await prepare(parsed, problems, allDocuments);
+  const { policies, options, documents } = await prepare(parsed, problems, allDocuments);
   const reporter = reporterFor(output, parsed.positionals.join(' '));
   const skipped: SkippedObject[] = [];
   let denied = false;
   let pending = '';
-  evaluateSources(allDocuments(files, problems), policies, options, problems, {
+  evaluateSources(documents(), policies, options, problems, {
     evaluated(e) {
       if (e.result.findings.some((f) => f.action === 'deny')) denied = true;
       pending += reporter.object(e);
@@ -137,8 +144,8 @@ async function fix(argv: string[]): Promise<number> {
   const inPlace = parsed.values['in-place'] as boolean;
   if (inPlace && parsed.positionals.includes('-')) throw new UsageError('--in-place cannot write back to stdin');
   const problems: InputProblem[] = [];
-  const { files, policies, options } = await prepare(parsed, problems, positioned);
-  const docs = positioned(files, problems);
+  const { files, policies, options, documents } = await prepare(parsed, problems, positioned);
+  const docs = [...documents()];
   const fixes = new Map<SourceDocument, EvaluatedObject[]>();
   evaluateSources(docs, policies, options, problems, {
     evaluated(e) {
@@ -146,6 +153,7 @@ async function fix(argv: string[]): Promise<number> {
     },
     skipped() {},
   });
+  const { fixDocument } = await import('./apply-to-yaml.js');
   const rewritten = new Map<SourceDocument, string>();
   for (const [document, evaluated] of fixes) {
     const fixed = fixDocument(document, evaluated.map((e) => ({ base: e.located.base, patch: e.result.patch })));

@@ -14,7 +14,7 @@ import { evaluate } from '../engine/engine.js';
 import type { EvalContext, Finding, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
-import { at, InputError, isObject, locatePodTarget, objectName, type KubeObject } from '../workloads/locate.js';
+import { at, InputError, isObject, locatePodTarget, objectName, podImages, type KubeObject } from '../workloads/locate.js';
 import { formatPath, parsePath } from '../workloads/paths.js';
 import { ShapeError } from '../workloads/shape.js';
 import type { SkippedObject } from '../cli/evaluate-sources.js';
@@ -106,7 +106,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
     try {
       const result = evaluate(obj, ctx, { defaultNamespace: namespace });
       if (!result) continue;
-      if (options.imageLookups) noteMissingFacts(result, obj, options.imageLookups);
+      if (options.imageLookups) noteMissingFacts(result, podImages(obj), options.imageLookups);
       const entry = { obj, result, mode };
       order.push(entry);
       const uid = (obj.metadata as { uid?: unknown } | undefined)?.uid;

@@ -3,13 +3,13 @@
 // silently: a typo in a policy must not switch a gap off unnoticed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineCounter, isMap as isYamlMap, isNode, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import { GAP_IDS, type Action, type GapId } from '../engine/types.js';
 import { capabilityName } from '../gaps/capabilities.js';
 import { ALL_CHECKS } from '../gaps/index.js';
 import { packageRoot } from '../paths.js';
 import { isObject } from '../workloads/locate.js';
-import { kubeValue, nodeAt, pairFor, parseKubeDocument } from '../yaml/document.js';
+import { kubeValue, nodeAt, pairFor, parseKubeDocument, yaml } from '../yaml/document.js';
 import { documentsOf } from '../yaml/fast.js';
 import { KubeYamlError } from '../yaml/kube-rules.js';
 import { parseQuantity } from '../workloads/quantity.js';
@@ -88,7 +88,7 @@ interface Positions {
 }
 
 function positionsOf(text: string): Positions {
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   return { doc: parseKubeDocument(text, lines), lines };
 }
 
@@ -114,9 +114,9 @@ class Validator {
   private keyNode(doc: Document, path: Path): Node | undefined {
     if (!path.length) return undefined;
     const parent = nodeAt(doc, path.slice(0, -1));
-    if (!isYamlMap(parent)) return undefined;
+    if (!yaml().isMap(parent)) return undefined;
     const key = pairFor(doc, parent, String(path[path.length - 1]))?.key;
-    return isNode(key) ? key : undefined;
+    return yaml().isNode(key) ? key : undefined;
   }
 
   keys(v: Raw, path: Path, allowed: readonly string[]): void {

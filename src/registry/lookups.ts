@@ -6,7 +6,6 @@ import { ruleSettings } from '../engine/engine.js';
 import type { ImageFacts, ObjectResult } from '../engine/types.js';
 import { parseImageReference } from '../images/reference.js';
 import type { Policy } from '../policy/types.js';
-import { podImages } from '../workloads/locate.js';
 import { ImageFactsCache, type ImageLookup } from './cache.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 
@@ -103,9 +102,9 @@ export function missingFactsNote(image: string, lookup: ImageLookup | undefined,
   return `no registry facts for "${image}" (${why}): stale-image and digest pin skipped`;
 }
 
-/** Adds to a result the note of each of its object's images whose facts did not arrive (with the registry's error). */
-export function noteMissingFacts(result: ObjectResult, obj: unknown, lookups: ImageLookups): void {
-  for (const image of new Set(podImages(obj))) {
+/** Adds to a result the note of each of its object's images (podImages) whose facts did not arrive (with the registry's error). */
+export function noteMissingFacts(result: ObjectResult, images: readonly string[], lookups: ImageLookups): void {
+  for (const image of new Set(images)) {
     const note = missingFactsNote(image, lookups.get(image), true);
     if (note) result.notes.push(note);
   }

@@ -3,18 +3,27 @@
 // the same kubectl rules as the fast reader (kube-rules.ts). nodeAt walks a value's path through
 // the document as kubectl would resolve it: through aliases to their anchors and through `<<`
 // merge keys to the mapping a merged value comes from.
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, type Document, type LineCounter, type Node, type Pair, type ParsedNode, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Node, Pair, ParsedNode, YAMLMap } from 'yaml';
 import { ALIAS_COPY_LIMIT, AliasBudget, KubeYamlError, MERGE_KEY, MappingBuilder, keyString, resolvePlain, resolveTagged } from './kube-rules.js';
+
+let yamlModule: typeof Yaml | undefined;
+
+/** The `yaml` package, loaded on first use: it takes longer to load than a small scan takes to run. */
+export function yaml(): typeof Yaml {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
 
 /** Two keys clash unless one of them is a plain `<<` (several merge keys are allowed). */
 function sameKey(a: unknown, b: unknown): boolean {
-  if (!isScalar(a) || !isScalar(b)) return a === b;
+  if (!yaml().isScalar(a) || !yaml().isScalar(b)) return a === b;
   if (isMergeKey(a) || isMergeKey(b)) return false;
   return a.value === b.value && (a.type === 'PLAIN') === (b.type === 'PLAIN');
 }
 
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && key.type === 'PLAIN' && !key.tag && key.value === MERGE_KEY;
+  return yaml().isScalar(key) && key.type === 'PLAIN' && !key.tag && key.value === MERGE_KEY;
 }
 
 /** Parse options: strings only (kube-rules resolves plain scalars), duplicate keys are errors. */
@@ -23,11 +32,11 @@ export function documentOptions(lineCounter?: LineCounter) {
 }
 
 export function parseKubeDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
-  return parseAllDocuments(text, documentOptions(lineCounter)) as Document.Parsed[];
+  return yaml().parseAllDocuments(text, documentOptions(lineCounter)) as Document.Parsed[];
 }
 
 export function parseKubeDocument(text: string, lineCounter?: LineCounter): Document.Parsed {
-  return parseDocument(text, documentOptions(lineCounter));
+  return yaml().parseDocument(text, documentOptions(lineCounter));
 }
 
 function offsetOf(node: unknown): number {
@@ -41,18 +50,18 @@ export function kubeValue(doc: Document): unknown {
   const read = (node: unknown): unknown => {
     let value: unknown;
     if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
+    if (yaml().isAlias(node)) {
       const target = node.resolve(doc);
       if (!target || !anchors.has(target)) throw new KubeYamlError(`alias *${node.source} names no anchor before it`, offsetOf(node));
       return budget.copy(anchors.get(target), offsetOf(node));
     }
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       const text = node.value === null || node.value === undefined ? '' : String(node.value);
       if (node.tag) value = resolveTagged(node.tag, text, offsetOf(node));
       else value = node.type === 'PLAIN' ? resolvePlain(text) : text;
-    } else if (isSeq(node)) {
+    } else if (yaml().isSeq(node)) {
       value = node.items.map(read);
-    } else if (isMap(node)) {
+    } else if (yaml().isMap(node)) {
       const builder = new MappingBuilder();
       for (const pair of node.items) {
         const v = read(pair.value);
@@ -70,13 +79,13 @@ export function kubeValue(doc: Document): unknown {
 }
 
 function resolved(doc: Document, node: unknown): unknown {
-  return isAlias(node) ? node.resolve(doc) : node;
+  return yaml().isAlias(node) ? node.resolve(doc) : node;
 }
 
 function keyMatches(doc: Document, key: unknown, name: string): boolean {
   if (isMergeKey(key)) return false;
   const k = resolved(doc, key);
-  if (!isScalar(k)) return false;
+  if (!yaml().isScalar(k)) return false;
   const text = k.value === null || k.value === undefined ? '' : String(k.value);
   const value = k.tag ? resolveTagged(k.tag, text, 0) : k.type === 'PLAIN' ? resolvePlain(text) : text;
   try {
@@ -95,10 +104,10 @@ export function pairFor(doc: Document, map: YAMLMap, name: string): Pair | undef
   for (const pair of map.items) {
     if (isMergeKey(pair.key)) {
       const source = resolved(doc, pair.value);
-      const sources = isSeq(source) ? [...source.items].reverse() : [source];
+      const sources = yaml().isSeq(source) ? [...source.items].reverse() : [source];
       for (const s of sources) {
         const m = resolved(doc, s);
-        if (isMap(m)) found = pairFor(doc, m, name) ?? found;
+        if (yaml().isMap(m)) found = pairFor(doc, m, name) ?? found;
       }
     } else if (keyMatches(doc, pair.key, name)) {
       found = pair;
@@ -111,11 +120,11 @@ export function pairFor(doc: Document, map: YAMLMap, name: string): Pair | undef
 export function nodeAt(doc: Document, path: readonly (string | number)[]): Node | undefined {
   let node = resolved(doc, doc.contents);
   for (const segment of path) {
-    if (isSeq(node)) node = /^\d+$/.test(String(segment)) ? resolved(doc, node.items[Number(segment)]) : undefined;
-    else if (isMap(node)) {
+    if (yaml().isSeq(node)) node = /^\d+$/.test(String(segment)) ? resolved(doc, node.items[Number(segment)]) : undefined;
+    else if (yaml().isMap(node)) {
       const pair = pairFor(doc, node, String(segment));
       node = pair ? resolved(doc, pair.value) : undefined;
     } else return undefined;
   }
-  return isPair(node) ? undefined : (node as Node | undefined);
+  return yaml().isPair(node) ? undefined : (node as Node | undefined);
 }
