@@ -1,9 +1,11 @@
 // The benchmarks' baselines, answering every POST with an allowing AdmissionReview:
-//   https:     node:https, the body read and dropped, a fixed answer (the floor of any Node webhook);
+//   https:     node:https, the body read and dropped, a fixed answer (the floor of TLS and HTTP);
+//   https-json: node:https, the body read and parsed with JSON.parse, a fixed answer (the floor of
+//              any Node webhook, which must at least parse the review);
 //   https-uid: the same, echoing the request's uid found by a regex, as the kube-apiserver needs
 //              (the floor of a webhook behind a real apiserver: TLS and HTTP, no JSON parse);
 //   express:   Express 5 with express.json(), the way a webhook is usually written.
-// Usage: node noop-servers.js https|https-uid|express PORT CERT_FILE KEY_FILE
+// Usage: node noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerOptions } from 'node:https';
 import express from 'express';
@@ -15,13 +17,14 @@ const allow = (uid: unknown) => JSON.stringify({ apiVersion: 'admission.k8s.io/v
 // The apiserver writes request.uid before the object, so the first "uid" in the body is the request's.
 const FIRST_UID = /"uid":"([^"]*)"/;
 
-if (kind === 'https' || kind === 'https-uid') {
+if (kind === 'https' || kind === 'https-json' || kind === 'https-uid') {
   const fixed = allow('fixed');
   createServer(tls, (req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => kind === 'https-uid' && chunks.push(c));
+    req.on('data', (c: Buffer) => kind !== 'https' && chunks.push(c));
     req.on('end', () => {
-      const answer = kind === 'https' ? fixed : allow(FIRST_UID.exec(Buffer.concat(chunks).toString())?.[1]);
+      if (kind === 'https-json') JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const answer = kind === 'https-uid' ? allow(FIRST_UID.exec(Buffer.concat(chunks).toString())?.[1]) : fixed;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
     });
@@ -34,6 +37,6 @@ if (kind === 'https' || kind === 'https-uid') {
   });
   createServer(tls, app).listen(Number(port), '127.0.0.1');
 } else {
-  process.stderr.write('usage: noop-servers.js https|https-uid|express PORT CERT_FILE KEY_FILE\n');
+  process.stderr.write('usage: noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE\n');
   process.exitCode = 2;
 }

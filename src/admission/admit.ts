@@ -93,7 +93,7 @@ function resolveMode(sources: AdmissionSources, namespace: string, auditOnly: bo
 function previousIdentities(oldObject: unknown, ctx: EvalContext, namespace: string): Set<string> {
   if (!isObject(oldObject)) return new Set();
   try {
-    const old = evaluate(oldObject as KubeObject, ctx, { defaultNamespace: namespace });
+    const old = evaluate(oldObject as KubeObject, ctx, { defaultNamespace: namespace, patch: false });
     return new Set(old?.findings.map((f) => placeOf(oldObject, f).identity));
   } catch {
     return new Set();
@@ -223,7 +223,8 @@ export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: Ad
     // Unknown image facts are not findings: without a lookup, stale-image and the pin fix stay quiet.
     imageFacts: lookups ? factsFrom(lookups) : () => undefined,
   };
-  const result = evaluate(object, ctx, { defaultNamespace: namespace });
+  // /validate never sends a patch: it does not compute one.
+  const result = evaluate(object, ctx, { defaultNamespace: namespace, patch: endpoint === 'mutate' });
   if (!result) return skipped(request.uid, mode, namespace, name, `kind ${gvk} carries no pod spec`);
 
   const known = request.operation === 'UPDATE' ? previousIdentities(request.oldObject, ctx, namespace) : undefined;

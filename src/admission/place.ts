@@ -3,7 +3,7 @@
 // findings that were already there.
 import type { Finding } from '../engine/types.js';
 import { at, CONTAINER_LISTS, isObject } from '../workloads/locate.js';
-import { formatPath, parsePath, toPointer } from '../workloads/paths.js';
+import { formatPath, toPointer } from '../workloads/paths.js';
 import type { Segment } from '../workloads/types.js';
 
 const CONTAINER_LIST_NAMES: ReadonlySet<Segment> = new Set(CONTAINER_LISTS);
@@ -19,8 +19,8 @@ export interface FindingPlace {
   identity: string;
 }
 
-export function placeOf(obj: unknown, finding: Pick<Finding, 'gap' | 'rule' | 'path'>): FindingPlace {
-  const path = parsePath(finding.path);
+export function placeOf(obj: unknown, finding: Pick<Finding, 'gap' | 'rule' | 'path' | 'segments'>): FindingPlace {
+  const path = finding.segments;
   let listAt = -1;
   for (let i = path.length - 2; i >= 0; i--) {
     if (CONTAINER_LIST_NAMES.has(path[i]!) && typeof path[i + 1] === 'number') {

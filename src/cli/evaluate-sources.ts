@@ -12,6 +12,8 @@ export interface ScanOptions {
   policy: Policy;
   defaultNamespace: string;
   inputComplete: boolean;
+  /** Compute each object's fixes as a JSON Patch (fix needs them; scan does not). */
+  patch: boolean;
   /** Registry facts fetched for the input's images (--resolve-images); without them no image has facts. */
   imageFacts?: (image: string) => ImageFacts | undefined;
   /** Adds to a result what is missing of the registry facts of its object's images (--resolve-images). */
@@ -80,7 +82,7 @@ export function evaluateSources(
       const source = `${file.name}:${located.line}`;
       const kind = typeof located.object.kind === 'string' ? located.object.kind : '';
       try {
-        const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace });
+        const result = evaluate(located.object, ctx, { defaultNamespace: options.defaultNamespace, patch: options.patch });
         if (result) options.noteMissingFacts?.(result, located);
         if (result) sink.evaluated({ document, located, result, source });
         else sink.skipped({ source, kind, name: objectName(located.object), reason: kind ? `kind ${kind} carries no pod spec` : 'no kind: not a Kubernetes object' });

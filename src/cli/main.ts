@@ -82,12 +82,12 @@ type Reader = (files: readonly SourceFile[], problems: InputProblem[], options?:
  * again for judging, so no more than one is held at a time; with them, they are read once and
  * kept, each object's images found once for the lookups and the notes.
  */
-async function prepare({ values, positionals }: Parsed, problems: InputProblem[], read: Reader) {
+async function prepare({ values, positionals }: Parsed, problems: InputProblem[], read: Reader, patch: boolean) {
   const lookupConfig = imageLookupConfig(values, OFFLINE_LOOKUP_BUDGET_MS);
   const policy = policyFrom(values.policy as string | undefined);
   const files = await readAll(positionals, problems);
   const defaultNamespace = values.namespace as string;
-  const options: ScanOptions = { policy, defaultNamespace, inputComplete: values['input-complete'] as boolean };
+  const options: ScanOptions = { policy, defaultNamespace, inputComplete: values['input-complete'] as boolean, patch };
   if (!lookupConfig) {
     // This pass reports nothing: the judging pass reports every problem once.
     const policies = networkPoliciesOf(read(files, [], { mentioning: 'NetworkPolicy' }), defaultNamespace);
@@ -113,7 +113,7 @@ async function scan(argv: string[]): Promise<number> {
   const output = parsed.values.output as string;
   if (!isOutputFormat(output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${output}"`);
   const problems: InputProblem[] = [];
-  const { policies, options, documents } = await prepare(parsed, problems, allDocuments);
+  const { policies, options, documents } = await prepare(parsed, problems, allDocuments, false);
   const reporter = reporterFor(output, parsed.positionals.join(' '));
   const skipped: SkippedObject[] = [];
   let denied = false;
@@ -144,7 +144,7 @@ async function fix(argv: string[]): Promise<number> {
   const inPlace = parsed.values['in-place'] as boolean;
   if (inPlace && parsed.positionals.includes('-')) throw new UsageError('--in-place cannot write back to stdin');
   const problems: InputProblem[] = [];
-  const { files, policies, options, documents } = await prepare(parsed, problems, positioned);
+  const { files, policies, options, documents } = await prepare(parsed, problems, positioned, true);
   const docs = [...documents()];
   const fixes = new Map<SourceDocument, EvaluatedObject[]>();
   evaluateSources(docs, policies, options, problems, {

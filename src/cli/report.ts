@@ -10,7 +10,6 @@
 import { relative, sep } from 'node:path';
 import type { Finding, GapId, ObjectResult, Severity } from '../engine/types.js';
 import { htmlReporter } from '../report/html.js';
-import { parsePath } from '../workloads/paths.js';
 import type { SkippedObject } from './evaluate-sources.js';
 import { lineOf, type InputProblem, type LocatedObject, type SourceDocument } from './input.js';
 
@@ -171,7 +170,7 @@ export function sarifReporter(): Reporter {
                 ? {
                     physicalLocation: {
                       artifactLocation: { uri: uri(document.file.name) },
-                      region: { startLine: lineOf(document, [...located.base, ...parsePath(f.path)]) },
+                      region: { startLine: lineOf(document, [...located.base, ...f.segments]) },
                     },
                   }
                 : {}),

@@ -15,7 +15,7 @@ import type { EvalContext, Finding, ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import { factsFrom, noteMissingFacts, type ImageLookups } from '../registry/lookups.js';
 import { at, InputError, isObject, locatePodTarget, objectName, podImages, type KubeObject } from '../workloads/locate.js';
-import { formatPath, parsePath } from '../workloads/paths.js';
+import { formatPath } from '../workloads/paths.js';
 import { ShapeError } from '../workloads/shape.js';
 import type { SkippedObject } from '../cli/evaluate-sources.js';
 import type { InputProblem } from '../cli/input.js';
@@ -67,10 +67,10 @@ function templateKeyOf(obj: KubeObject): (f: Finding) => string {
   const templatePath = locatePodTarget(obj, '')!.specPath.slice(0, -1);
   const template = at(obj, templatePath);
   return (f) => {
-    const path = parsePath(f.path);
-    const inTemplate = templatePath.every((seg, i) => path[i] === seg);
+    const inTemplate = templatePath.every((seg, i) => f.segments[i] === seg);
     if (!inTemplate) return `${f.rule}|${f.path}`;
-    return placeOf(template, { ...f, path: formatPath(path.slice(templatePath.length)) }).identity;
+    const segments = f.segments.slice(templatePath.length);
+    return placeOf(template, { ...f, path: formatPath(segments), segments }).identity;
   };
 }
 
@@ -104,7 +104,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
       continue;
     }
     try {
-      const result = evaluate(obj, ctx, { defaultNamespace: namespace });
+      const result = evaluate(obj, ctx, { defaultNamespace: namespace, patch: false });
       if (!result) continue;
       if (options.imageLookups) noteMissingFacts(result, podImages(obj), options.imageLookups);
       const entry = { obj, result, mode };

@@ -11,6 +11,8 @@ import type { CheckFinding, EvalContext, Finding, FixIntent, ObjectResult } from
 export interface EvaluateOptions {
   /** Namespace for objects that name none (the request's namespace at admission). */
   defaultNamespace?: string;
+  /** Compute the fixes' JSON Patch (default true); callers that never apply it (validate, scan) skip the work. */
+  patch?: boolean;
 }
 
 const globCache = new Map<string, RegExp>();
@@ -86,6 +88,7 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
         severity: f.severity,
         action,
         path: formatPath(f.path),
+        segments: f.path,
         message: f.message,
         remediation: f.remediation,
         fixable,
@@ -101,7 +104,7 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
     namespace: pod.namespace,
     name: objectName(obj),
     findings,
-    patch: intents.length ? buildPatch(obj, intents) : [],
+    patch: intents.length && options.patch !== false ? buildPatch(obj, intents) : [],
     notes: [...notes],
   };
 }

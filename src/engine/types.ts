@@ -47,7 +47,10 @@ export interface Finding {
   rule: string;
   severity: Severity;
   action: Exclude<Action, 'off'>;
+  /** Where in the object, as people read it (`spec.containers[0].image`). */
   path: string;
+  /** The same place as segments, for code (so `path` is never parsed back). */
+  segments: readonly Segment[];
   message: string;
   remediation: string;
   fixable: boolean;
