@@ -4,8 +4,10 @@
 // positions (the `yaml` package's, for the line of a finding) are parsed only when asked for, and
 // `fix` reads its files with positions throughout so it can rewrite one document and leave the
 // others byte for byte.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Document, LineCounter } from 'yaml';
 import { isObject, type KubeObject } from '../workloads/locate.js';
 import type { Segment } from '../workloads/types.js';
@@ -19,7 +21,8 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 export interface SourceFile {
   /** As the user named it (or `-` for stdin). */
   name: string;
-  text: string;
+  /** The whole text, once read: stdin is read whole, files only by `fix` (scan streams them, see pieces). */
+  text?: string;
 }
 
 export interface SourceDocument {
@@ -100,25 +103,91 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads one file; problems (unreadable, too large) are collected, not thrown. */
+function cannotRead(name: string, err: unknown): InputProblem {
+  return { source: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+}
+
+/**
+ * Opens one input: stdin is read whole, a file is checked (readable, not too large) and read later,
+ * a piece at a time. Problems are collected, not thrown.
+ */
 export async function readSource(name: string, problems: InputProblem[]): Promise<SourceFile | undefined> {
-  let text: string;
   try {
-    if (name === '-') {
-      text = await readStdin();
-    } else {
-      const info = await stat(name);
-      if (info.size > MAX_FILE_BYTES) {
-        problems.push({ source: name, message: `file is ${(info.size / 1024 / 1024).toFixed(1)} MiB, larger than the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit` });
-        return undefined;
-      }
-      text = await readFile(name, 'utf8');
+    if (name === '-') return { name, text: await readStdin() };
+    const info = await stat(name);
+    if (info.size > MAX_FILE_BYTES) {
+      problems.push({ source: name, message: `file is ${(info.size / 1024 / 1024).toFixed(1)} MiB, larger than the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit` });
+      return undefined;
     }
+    closeSync(openSync(name, 'r'));
   } catch (err) {
-    problems.push({ source: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    problems.push(cannotRead(name, err));
     return undefined;
   }
-  return { name, text };
+  return { name };
+}
+
+/** The whole text of a file (what `fix` rewrites), read on first need. */
+export function wholeText(file: SourceFile): string {
+  file.text ??= readFileSync(file.name, 'utf8');
+  return file.text;
+}
+
+interface Piece {
+  text: string;
+  /** Offset of the piece in the file's text, and the line it starts on. */
+  start: number;
+  line: number;
+}
+
+/** Bytes read from disk at a time while streaming a file. */
+const READ_BLOCK = 256 * 1024;
+// A `---` line that starts a document, found from the newline before it; the character after it
+// must be in hand to know, so a block that ends in the middle of one waits for the next.
+const NEXT_MARKER = /\n---[ \t\r\n]/g;
+
+/** Text read from a file a block at a time, handed on in pieces that each end where a `---` line starts. */
+function* streamedPieces(name: string): Generator<string> {
+  const fd = openSync(name, 'r');
+  try {
+    const decoder = new StringDecoder('utf8');
+    const block = Buffer.allocUnsafe(READ_BLOCK);
+    let pending = '';
+    for (let n = readSync(fd, block, 0, READ_BLOCK, null); n > 0; n = readSync(fd, block, 0, READ_BLOCK, null)) {
+      pending += decoder.write(block.subarray(0, n));
+      let cut = 0;
+      NEXT_MARKER.lastIndex = 0;
+      for (let m = NEXT_MARKER.exec(pending); m; m = NEXT_MARKER.exec(pending)) {
+        yield pending.slice(cut, m.index + 1);
+        cut = m.index + 1;
+        NEXT_MARKER.lastIndex = cut;
+      }
+      pending = pending.slice(cut);
+    }
+    yield pending + decoder.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file's text in pieces that each start at a `---` line (the first at the file's start), so that
+ * one document is parsed at a time and a file is never held whole while it is scanned.
+ */
+function* pieces(file: SourceFile): Generator<Piece> {
+  let start = 0;
+  let line = 1;
+  const texts = file.text === undefined ? streamedPieces(file.name) : [file.text];
+  for (const text of texts) {
+    // A streamed piece may still hold a marker at its very end, which only the end of the file shows.
+    const starts = chunkStarts(text);
+    for (let c = 0; c < starts.length; c++) {
+      const piece = text.slice(starts[c], starts[c + 1] ?? text.length);
+      yield { text: piece, start, line };
+      start += piece.length;
+      for (let i = piece.indexOf('\n'); i !== -1; i = piece.indexOf('\n', i + 1)) line++;
+    }
+  }
 }
 
 function invalid(err: unknown): string {
@@ -152,7 +221,8 @@ function located(file: SourceFile, value: unknown, line: number, problems: Input
  * The documents of a file, read with positions throughout (what `fix` rewrites, and the fallback
  * that names the line of a YAML error while still reading the file's other documents).
  */
-export function positionedDocuments(file: SourceFile, problems: InputProblem[], piece = { text: file.text, start: 0, lineBase: 0 }): SourceDocument[] {
+export function positionedDocuments(file: SourceFile, problems: InputProblem[], piece?: { text: string; start: number; lineBase: number }): SourceDocument[] {
+  piece ??= { text: wholeText(file), start: 0, lineBase: 0 };
   const out: SourceDocument[] = [];
   for (const positions of positionedPiece(piece.text, piece.start, piece.lineBase)) {
     const { doc, lines, lineBase } = positions;
@@ -184,8 +254,10 @@ export interface ReadOptions {
 /** Counts lines forward through a text, for offsets that only grow. */
 class LineTracker {
   private at = 0;
-  private line = 1;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private line: number,
+  ) {}
   lineAt(offset: number): number {
     for (let i = this.text.indexOf('\n', this.at); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
       this.line++;
@@ -201,33 +273,35 @@ class LineTracker {
  * lines and the rest of the file still counts.
  */
 export function* documents(file: SourceFile, problems: InputProblem[], options: ReadOptions = {}): Generator<SourceDocument> {
-  const starts = chunkStarts(file.text);
-  const tracker = new LineTracker(file.text);
-  for (let c = 0; c < starts.length; c++) {
-    const chunkStart = starts[c];
-    const chunkEnd = c + 1 < starts.length ? starts[c + 1] : file.text.length;
-    const chunk = file.text.slice(chunkStart, chunkEnd);
-    if (options.mentioning && !chunk.includes(options.mentioning) && !chunk.includes('\\')) continue;
-    const chunkLine = tracker.lineAt(chunkStart);
-    let parsed: { value: unknown; offset: number }[];
-    try {
-      parsed = documentsOf(chunk, chunkStart);
-    } catch (err) {
-      if (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException') throw err;
-      yield* positionedDocuments(file, problems, { text: chunk, start: chunkStart, lineBase: chunkLine - 1 });
-      continue;
+  try {
+    for (const piece of pieces(file)) {
+      const { text, start, line: pieceLine } = piece;
+      if (options.mentioning && !text.includes(options.mentioning) && !text.includes('\\')) continue;
+      let parsed: { value: unknown; offset: number }[];
+      try {
+        parsed = documentsOf(text, 0);
+      } catch (err) {
+        if (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException') throw err;
+        yield* positionedDocuments(file, problems, { text, start, lineBase: pieceLine - 1 });
+        continue;
+      }
+      const tracker = new LineTracker(text, pieceLine);
+      let positioned: PositionedDocument[] | undefined;
+      for (let index = 0; index < parsed.length; index++) {
+        const { value, offset } = parsed[index];
+        const line = tracker.lineAt(offset);
+        const positions = (): PositionedDocument => {
+          positioned ??= positionedPiece(text, start, pieceLine - 1);
+          return positioned[index];
+        };
+        const entry = located(file, value, line, problems, { file, line, value, positions });
+        if (entry) yield entry;
+      }
     }
-    let positioned: PositionedDocument[] | undefined;
-    for (let index = 0; index < parsed.length; index++) {
-      const { value, offset } = parsed[index];
-      const line = tracker.lineAt(offset);
-      const positions = (): PositionedDocument => {
-        positioned ??= positionedPiece(chunk, chunkStart, chunkLine - 1);
-        return positioned[index];
-      };
-      const entry = located(file, value, line, problems, { file, line, value, positions });
-      if (entry) yield entry;
-    }
+  } catch (err) {
+    // A file that became unreadable after it was opened for the first time.
+    if (!(err as NodeJS.ErrnoException).code) throw err;
+    problems.push(cannotRead(file.name, err));
   }
 }
 

@@ -8,7 +8,7 @@ import type { Policy } from '../policy/types.js';
 import { podImages } from '../workloads/locate.js';
 import { evaluateSources, networkPoliciesOf, type EvaluatedObject, type ScanOptions, type SkippedObject } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
-import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type LocatedObject, type ReadOptions, type SourceDocument, type SourceFile } from './input.js';
+import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type LocatedObject, type ReadOptions, type SourceDocument, type SourceFile, wholeText } from './input.js';
 import { isOutputFormat, OUTPUT_CHOICES, reporterFor, VERSION } from './report.js';
 import { UsageError } from './usage.js';
 
@@ -162,18 +162,19 @@ async function fix(argv: string[]): Promise<number> {
   }
   for (const file of files) {
     // Untouched documents are copied from the original text, byte for byte.
+    const original = wholeText(file);
     let text = '';
     let at = 0;
     for (const doc of docs) {
       const fixed = doc.file === file ? rewritten.get(doc) : undefined;
       if (fixed === undefined) continue;
       const { start, end } = doc.positions();
-      text += file.text.slice(at, start) + fixed;
+      text += original.slice(at, start) + fixed;
       at = end;
     }
-    text += file.text.slice(at);
+    text += original.slice(at);
     if (!inPlace) process.stdout.write(files.length > 1 ? `# ${file.name}\n${text}` : text);
-    else if (text !== file.text) await writeFile(file.name, text);
+    else if (text !== original) await writeFile(file.name, text);
   }
   reportProblems(problems);
   return problems.length ? 2 : 0;

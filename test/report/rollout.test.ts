@@ -32,7 +32,7 @@ describe('report: rollout view', () => {
   });
 
   it('a fixable deny finding is a patch, a warn-only object is not a blocker', () => {
-    const base = { gap: 'run-as-root', rule: 'r', severity: 'high', path: 'p', message: 'm', remediation: 'x' } as const;
+    const base = { gap: 'run-as-root', rule: 'r', severity: 'high', path: 'p', segments: ['p'], message: 'm', remediation: 'x' } as const;
     expect(verdictOf([{ ...base, action: 'deny', fixable: true }])).to.equal('patch');
     expect(verdictOf([{ ...base, action: 'deny', fixable: true }, { ...base, action: 'deny', fixable: false }])).to.equal('deny');
     expect(verdictOf([{ ...base, action: 'warn', fixable: false }])).to.equal('warn');
