@@ -89,7 +89,7 @@ interface Positions {
 
 function positionsOf(text: string): Positions {
   const lines = new (yaml().LineCounter)();
-  return { doc: parseKubeDocument(text, lines), lines };
+  return { doc: parseKubeDocument(text, lines, false), lines };
 }
 
 class Validator {

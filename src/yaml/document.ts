@@ -10,9 +10,14 @@ import { ALIAS_COPY_LIMIT, AliasBudget, KubeYamlError, MERGE_KEY, MappingBuilder
 
 let yamlModule: typeof Yaml | undefined;
 
-/** The `yaml` package, loaded on first use: it takes longer to load than a small scan takes to run. */
+/**
+ * The `yaml` package, loaded on first use: it takes longer to load than a small scan takes to run.
+ * A bundler (the image's esbuild) sees the plain `require` and bundles the package; compiled ESM
+ * has no `require` and asks createRequire.
+ */
 export function yaml(): typeof Yaml {
-  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+  yamlModule ??= (typeof require === 'function' ? require('yaml') : createRequire(import.meta.url)('yaml')) as typeof Yaml;
+  return yamlModule;
 }
 
 /** Two keys clash unless one of them is a plain `<<` (several merge keys are allowed). */
@@ -27,16 +32,17 @@ function isMergeKey(key: unknown): boolean {
 }
 
 /** Parse options: strings only (kube-rules resolves plain scalars), duplicate keys are errors. */
-export function documentOptions(lineCounter?: LineCounter) {
-  return { schema: 'failsafe' as const, uniqueKeys: sameKey, ...(lineCounter ? { lineCounter } : {}) };
+export function documentOptions(lineCounter?: LineCounter, prettyErrors = true) {
+  return { schema: 'failsafe' as const, uniqueKeys: sameKey, prettyErrors, ...(lineCounter ? { lineCounter } : {}) };
 }
 
 export function parseKubeDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
   return yaml().parseAllDocuments(text, documentOptions(lineCounter)) as Document.Parsed[];
 }
 
-export function parseKubeDocument(text: string, lineCounter?: LineCounter): Document.Parsed {
-  return yaml().parseDocument(text, documentOptions(lineCounter));
+/** One document; `prettyErrors: false` keeps the place out of error messages (the caller names the line). */
+export function parseKubeDocument(text: string, lineCounter?: LineCounter, prettyErrors = true): Document.Parsed {
+  return yaml().parseDocument(text, documentOptions(lineCounter, prettyErrors));
 }
 
 function offsetOf(node: unknown): number {
