@@ -4,12 +4,13 @@
 import type { Operation as PatchOperation } from 'fast-json-patch';
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
-import type { Policy } from '../policy/types.js';
+import type { Policy, ReviewLimits } from '../policy/types.js';
 import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
 import { JUDGED_KINDS, isObject, objectName, objectNamespace, podImages, type KubeObject } from '../workloads/locate.js';
-import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, warningText, type PlacedFinding } from './messages.js';
+import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, MAX_WARNING_LENGTH, warningText, type PlacedFinding } from './messages.js';
+import { overLimit } from './limits.js';
 import { placeOf } from './place.js';
-import { BadReviewError } from './review.js';
+import { BadReviewError, describe } from './review.js';
 import type { AdmissionRequest, AdmissionResponse } from './types.js';
 
 export type Endpoint = 'validate' | 'mutate';
@@ -32,13 +33,21 @@ export interface AdmissionSources {
   readonly policy: Policy;
   /** The namespace's `gapguard.io/mode` label, when the namespace is known and the label valid. */
   namespaceMode(namespace: string): AdmissionMode | undefined;
+  /** Whether namespaceMode answers from state in sync with the cluster (always, without a cluster). */
+  namespacesKnown(): boolean;
   /** The namespace's NetworkPolicies, or undefined while they are unknown. */
   networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
 }
 
+/**
+ * What the route a request came to says about its mode: `enforce` (the chart's enforce webhooks:
+ * always enforce), `audit` (an /audit route or `?mode=audit`: never deny or patch), or undefined
+ * (the namespace label, else the policy's mode).
+ */
+export type RouteMode = 'enforce' | 'audit' | undefined;
+
 export interface AdmitOptions {
-  /** The request came to an /audit route or with `?mode=audit`: the answer can never deny or patch. */
-  auditOnly: boolean;
+  route: RouteMode;
   now: Date;
   /** Registry facts fetched for the request's images; without them no image has facts. */
   imageLookups?: ImageLookups;
@@ -60,6 +69,8 @@ export interface AdmissionOutcome {
   findings: RecordedFinding[];
   /** Why the request was allowed without being judged. */
   skipped?: string;
+  /** The review limit the object passed, when it was not judged for that. */
+  overLimit?: string;
   /** How the registry lookups of the request's images went, when there were any. */
   imageLookups?: ImageLookups;
 }
@@ -81,9 +92,26 @@ const JUDGED: ReadonlySet<string> = new Set(JUDGED_KINDS);
 // pods/ephemeralcontainers is how `kubectl debug` adds containers to a running pod.
 const JUDGED_SUBRESOURCES: ReadonlySet<string> = new Set(['', 'ephemeralcontainers']);
 
-function resolveMode(sources: AdmissionSources, namespace: string, auditOnly: boolean): AdmissionMode {
+/** The mode a namespace's requests are judged in cannot be known: the cluster view is not in sync. */
+export class ModeUnknownError extends Error {
+  constructor(namespace: string) {
+    super(`the mode of namespace ${namespace} is unknown until the cluster view is in sync; the enforce and audit routes do not need it`);
+    this.name = 'ModeUnknownError';
+  }
+}
+
+function resolveMode(sources: AdmissionSources, namespace: string, route: RouteMode): AdmissionMode {
+  // The kube-apiserver picked the enforce route from the namespace's live labels: no cache can
+  // know better, and an unsynced or stale one must never turn that decision into an allow.
+  if (route === 'enforce') return 'enforce';
+  if (!sources.namespacesKnown()) {
+    if (route === 'audit') return 'audit';
+    // A label could only lower an enforcing policy; under an auditing one it might raise it to enforce.
+    if (sources.policy.mode === 'enforce') return 'enforce';
+    throw new ModeUnknownError(namespace);
+  }
   const mode = sources.namespaceMode(namespace) ?? sources.policy.mode;
-  return auditOnly && mode === 'enforce' ? 'audit' : mode;
+  return route === 'audit' && mode === 'enforce' ? 'audit' : mode;
 }
 
 /**
@@ -91,7 +119,8 @@ function resolveMode(sources: AdmissionSources, namespace: string, auditOnly: bo
  * read counts as having none, so every finding of the new object is judged as new.
  */
 function previousIdentities(oldObject: unknown, ctx: EvalContext, namespace: string): Set<string> {
-  if (!isObject(oldObject)) return new Set();
+  // An old object past the limits is not evaluated: every finding of the new one is new.
+  if (!isObject(oldObject) || overLimit(oldObject as KubeObject, ctx.policy.limits) !== undefined) return new Set();
   try {
     const old = evaluate(oldObject as KubeObject, ctx, { defaultNamespace: namespace, patch: false });
     return new Set(old?.findings.map((f) => placeOf(oldObject, f).identity));
@@ -119,9 +148,9 @@ function record(p: PlacedFinding, outcome: FindingOutcome): RecordedFinding {
   return { gap: p.finding.gap, rule: p.finding.rule, path: p.finding.path, outcome };
 }
 
-type Answer = Pick<AdmissionOutcome, 'response' | 'decision' | 'findings'>;
+type Answer = Pick<AdmissionOutcome, 'response' | 'decision' | 'findings' | 'overLimit'>;
 
-function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, mode: AdmissionMode, subject: string, uid: string, notes: string[]): Answer {
+function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, mode: AdmissionMode, subject: string, uid: string, notes: string[], limits: ReviewLimits): Answer {
   const denied: PlacedFinding[] = [];
   const warnings: string[] = [];
   const findings: RecordedFinding[] = [];
@@ -147,14 +176,14 @@ function validate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) =>
   }
   const decision: Decision = denied.length ? 'deny' : findings.some((f) => f.outcome === 'audit') ? 'audit' : warnings.length ? 'warn' : 'allow';
   const response: AdmissionResponse = { uid, allowed: denied.length === 0, auditAnnotations: annotations(decision, placed) };
-  if (denied.length) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(subject, denied) };
+  if (denied.length) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(subject, denied, limits) };
   // Notes (images without registry facts) are said, but are not findings: they change no decision.
   warnings.push(...notes);
   if (warnings.length) response.warnings = capWarnings(warnings);
   return { response, decision, findings };
 }
 
-function mutate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, patch: readonly PatchOperation[], isUpdate: boolean, mode: AdmissionMode, uid: string): Answer {
+function mutate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => boolean, patch: readonly PatchOperation[], isUpdate: boolean, mode: AdmissionMode, subject: string, uid: string, limits: ReviewLimits): Answer {
   const patchable = placed.filter((p) => p.finding.fixable && isNew(p));
   const response: AdmissionResponse = { uid, allowed: true };
   if (mode === 'audit') {
@@ -166,11 +195,27 @@ function mutate(placed: readonly PlacedFinding[], isNew: (p: PlacedFinding) => b
   const ops = isUpdate ? patchForNewFindings(patch, patchable) : patch;
   const decision: Decision = ops.length ? 'patch' : 'allow';
   if (ops.length) {
+    const text = JSON.stringify(ops);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limits.maxPatchBytes) return notJudged(`its JSON Patch of ${bytes} bytes is more than limits.maxPatchBytes (${limits.maxPatchBytes}) allows`, 'enforce', subject, uid);
     response.patchType = 'JSONPatch';
-    response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
+    response.patch = Buffer.from(text).toString('base64');
   }
   response.auditAnnotations = annotations(decision, ops.length ? patchable : []);
   return { response, decision, findings: ops.length ? patchable.map((p) => record(p, 'patch')) : [] };
+}
+
+/**
+ * The answer for an object gapguard will not judge whole because it passes a review limit:
+ * enforce denies naming the limit, audit allows and says so.
+ */
+function notJudged(reason: string, mode: Exclude<AdmissionMode, 'off'>, subject: string, uid: string): Answer {
+  const annotations = { decision: mode === 'enforce' ? 'deny' : 'audit', limit: reason };
+  const response: AdmissionResponse =
+    mode === 'enforce'
+      ? { uid, allowed: false, auditAnnotations: annotations, status: { code: 403, reason: 'Forbidden', message: `gapguard denied ${subject}: not judged, ${reason}` } }
+      : { uid, allowed: true, auditAnnotations: annotations, warnings: [`${AUDIT_WOULD_DENY}not judged, ${reason}`.slice(0, MAX_WARNING_LENGTH)] };
+  return { response, decision: mode === 'enforce' ? 'deny' : 'audit', findings: [], overLimit: reason };
 }
 
 function skipped(uid: string, mode: AdmissionMode, namespace: string, name: string, reason: string): AdmissionOutcome {
@@ -181,11 +226,11 @@ function skipped(uid: string, mode: AdmissionMode, namespace: string, name: stri
  * Decides whether a request is judged: the answer for a request that is not, else the subject to
  * judge. Throws BadReviewError for a judged request without a usable object.
  */
-export function admissionSubject(request: AdmissionRequest, sources: AdmissionSources, auditOnly: boolean): AdmissionOutcome | AdmissionSubject {
+export function admissionSubject(request: AdmissionRequest, sources: AdmissionSources, route: RouteMode): AdmissionOutcome | AdmissionSubject {
   const { uid, operation, kind } = request;
   const namespace = request.namespace || objectNamespace(request.object) || 'default';
   const name = request.name || (isObject(request.object) ? objectName(request.object as KubeObject) : '');
-  const mode = resolveMode(sources, namespace, auditOnly);
+  const mode = resolveMode(sources, namespace, route);
   const skip = (reason: string) => skipped(uid, mode, namespace, name, reason);
 
   if (operation !== 'CREATE' && operation !== 'UPDATE') return skip(`${operation} is not judged`);
@@ -198,7 +243,7 @@ export function admissionSubject(request: AdmissionRequest, sources: AdmissionSo
   const object = request.object;
   if (!isObject(object)) throw new BadReviewError(`request.object must be the ${kind.kind} for ${operation}`);
   if (object.kind !== kind.kind) {
-    throw new BadReviewError(`request.object.kind must match request.kind.kind "${kind.kind}", got ${JSON.stringify(object.kind ?? null).slice(0, 60)}`);
+    throw new BadReviewError(`request.object.kind must match request.kind.kind "${kind.kind}", got ${typeof object.kind === 'string' ? 'another kind' : describe(object.kind)}`);
   }
   return { request, object: object as KubeObject, namespace, name, mode, gvk };
 }
@@ -213,8 +258,11 @@ export function subjectImages(subject: AdmissionSubject): string[] {
 }
 
 /** Judges a subject. Throws the engine's InputError or ShapeError for an object of the wrong shape. */
-export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: AdmissionSources, options: Omit<AdmitOptions, 'auditOnly'>): AdmissionOutcome {
+export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: AdmissionSources, options: Omit<AdmitOptions, 'route'>): AdmissionOutcome {
   const { request, object, namespace, name, mode, gvk } = subject;
+  const limits = sources.policy.limits;
+  const over = overLimit(object, limits);
+  if (over) return { ...notJudged(over, mode, `${request.kind.kind} ${namespace}/${name}`, request.uid), mode, namespace, name };
   const lookups = options.imageLookups;
   const ctx: EvalContext = {
     policy: sources.policy,
@@ -234,17 +282,18 @@ export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: Ad
   const subjectName = `${request.kind.kind} ${namespace}/${result.name || name}`;
   const answer =
     endpoint === 'validate'
-      ? validate(placed, isNew, mode, subjectName, request.uid, notes)
-      : mutate(placed, isNew, result.patch, known !== undefined, mode, request.uid);
+      ? validate(placed, isNew, mode, subjectName, request.uid, notes, limits)
+      : mutate(placed, isNew, result.patch, known !== undefined, mode, subjectName, request.uid, limits);
   return { ...answer, mode, namespace, name: result.name || name, ...(lookups?.size ? { imageLookups: lookups } : {}) };
 }
 
 /**
- * Answers one admission request with the facts already at hand. Throws BadReviewError for a judged
+ * Answers one admission request with the facts already at hand. Throws ModeUnknownError when the
+ * route leaves the mode to a namespace label that cannot be known yet, BadReviewError for a judged
  * request without a usable object, and the engine's InputError or ShapeError for an object of the
  * wrong shape.
  */
 export function admit(endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, options: AdmitOptions): AdmissionOutcome {
-  const subject = admissionSubject(request, sources, options.auditOnly);
+  const subject = admissionSubject(request, sources, options.route);
   return isSubject(subject) ? judge(endpoint, subject, sources, options) : subject;
 }

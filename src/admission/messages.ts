@@ -2,6 +2,7 @@
 // gap with its container, its field and what to do instead. Warnings are one line each and short,
 // because kubectl prints each on its own line and the API server truncates long ones.
 import type { Finding } from '../engine/types.js';
+import type { ReviewLimits } from '../policy/types.js';
 import type { FindingPlace } from './place.js';
 
 /** The API server may truncate warnings longer than this. */
@@ -36,12 +37,24 @@ export function capWarnings(warnings: string[]): string[] {
   return kept;
 }
 
-export function denyMessage(subject: string, denied: readonly PlacedFinding[]): string {
-  const lines = denied.map(({ finding, place }) => {
+/** The denial: every denied finding on its line, within limits.maxFindings lines and maxMessageBytes. */
+export function denyMessage(subject: string, denied: readonly PlacedFinding[], limits: Pick<ReviewLimits, 'maxFindings' | 'maxMessageBytes'>): string {
+  const count = denied.length === 1 ? 'a gap' : `${denied.length} gaps`;
+  let message = `gapguard denied ${subject}: ${count} to close first`;
+  let bytes = Buffer.byteLength(message);
+  // Room kept for the closing line, which is at most this long.
+  const budget = limits.maxMessageBytes - 100;
+  let listed = 0;
+  for (const { finding, place } of denied) {
+    if (listed === limits.maxFindings) break;
     const container = place.container === undefined ? '' : `container "${place.container}", `;
     const detail = finding.detail ? `, ${finding.detail}` : '';
-    return `- ${finding.rule} (${container}${finding.path}${detail}): ${finding.remediation}`;
-  });
-  const count = denied.length === 1 ? 'a gap' : `${denied.length} gaps`;
-  return `gapguard denied ${subject}: ${count} to close first\n${lines.join('\n')}`;
+    const line = `\n- ${finding.rule} (${container}${finding.path}${detail}): ${finding.remediation}`;
+    bytes += Buffer.byteLength(line);
+    if (bytes > budget) break;
+    message += line;
+    listed++;
+  }
+  if (listed < denied.length) message += `\n- and ${denied.length - listed} more: gapguard scan lists them all`;
+  return message;
 }

@@ -12,12 +12,13 @@ export class BadReviewError extends Error {
   }
 }
 
-function describe(v: unknown): string {
+/** What a wrong value is, never the value: a review can carry secrets, and 400 answers are logged. */
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
-  return JSON.stringify(v).slice(0, 60);
+  return `a ${typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean' : 'number'} (not shown)`;
 }
 
 function optionalString(request: Record<string, unknown>, field: string): void {
@@ -36,7 +37,9 @@ export function parseReview(body: string): AdmissionRequest {
   try {
     review = JSON.parse(body);
   } catch (err) {
-    throw new BadReviewError(`the body is not valid JSON (${(err as Error).message})`);
+    // V8's message quotes the text around the error: keep only where it is.
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new BadReviewError(`the body is not valid JSON${position === undefined ? '' : ` (at byte ${position})`}`);
   }
   if (!isObject(review)) throw new BadReviewError(`the body must be a JSON object (an AdmissionReview), got ${describe(review)}`);
   if (review.apiVersion !== ADMISSION_API_VERSION) {

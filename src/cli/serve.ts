@@ -1,10 +1,11 @@
 // `gapguard serve`: flags to server options, then run until SIGTERM or SIGINT and drain.
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
-import { DEFAULT_BODY_LIMIT, startServer, type ServerOptions } from '../server/server.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type ServerOptions } from '../server/server.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
 import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
@@ -25,6 +26,12 @@ Options:
   --cert-dir DIR           without --tls-cert: where a self-signed CA and serving certificate for
                            localhost are generated and kept (default .gapguard/certs)
   --client-ca FILE         require client certificates signed by this CA (the kube-apiserver's)
+  --client-name NAMES      with --client-ca: accept only certificates for one of these names
+                           (comma-separated; subject CN or DNS SAN), e.g. the kube-apiserver's
+  --tls-ciphers LIST       OpenSSL cipher list (default: TLS 1.3 suites and ECDHE with AES-GCM
+                           or ChaCha20-Poly1305 for TLS 1.2; no CBC, no SHA-1)
+  --max-connections N      connections open at once (default ${DEFAULT_MAX_CONNECTIONS})
+  --handshake-timeout S    seconds a connection has to finish its TLS handshake (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000})
   --policy FILE            policy merged over the embedded default; reloaded when it changes
   --kubeconfig FILE        cluster to watch Namespaces and NetworkPolicies in (default: the
                            in-cluster config inside a pod, else no cluster)
@@ -58,6 +65,10 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     'tls-key': { type: 'string' },
     'cert-dir': { type: 'string' },
     'client-ca': { type: 'string' },
+    'client-name': { type: 'string' },
+    'tls-ciphers': { type: 'string' },
+    'max-connections': { type: 'string', default: String(DEFAULT_MAX_CONNECTIONS) },
+    'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000) },
     policy: { type: 'string' },
     kubeconfig: { type: 'string' },
     'no-cluster': { type: 'boolean', default: false },
@@ -73,6 +84,16 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   if (v.kubeconfig !== undefined && v['no-cluster']) throw new UsageError('--kubeconfig and --no-cluster contradict each other');
   if (!(LOG_LEVELS as readonly string[]).includes(v['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${v['log-level']}"`);
   if (v.host === '') throw new UsageError('--host must not be empty');
+  if (v['client-name'] !== undefined && v['client-ca'] === undefined) throw new UsageError('--client-name needs --client-ca: names are read from verified client certificates');
+  const clientNames = v['client-name']?.split(',').map((n) => n.trim());
+  if (clientNames?.some((n) => n === '')) throw new UsageError('--client-name must list names separated by commas, none empty');
+  if (v['tls-ciphers'] !== undefined) {
+    try {
+      createSecureContext({ ciphers: v['tls-ciphers'] });
+    } catch {
+      throw new UsageError(`--tls-ciphers names no cipher OpenSSL knows: "${v['tls-ciphers']}"`);
+    }
+  }
   const imageLookups = imageLookupConfig(v, DEFAULT_LOOKUP_BUDGET_MS);
   return {
     options: {
@@ -80,6 +101,10 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
       port: wholeNumber('port', v.port, 0, 65535),
       tls: v['tls-cert'] !== undefined ? { certFile: v['tls-cert'], keyFile: v['tls-key']! } : { certDir: resolve(v['cert-dir'] ?? '.gapguard/certs') },
       ...(v['client-ca'] !== undefined ? { clientCaFile: v['client-ca'] } : {}),
+      ...(clientNames ? { clientNames } : {}),
+      ...(v['tls-ciphers'] !== undefined ? { tlsCiphers: v['tls-ciphers'] } : {}),
+      maxConnections: wholeNumber('max-connections', v['max-connections'], 1, 1_000_000),
+      handshakeTimeoutMs: wholeNumber('handshake-timeout', v['handshake-timeout'], 1, 600) * 1000,
       ...(v.policy !== undefined ? { policyFile: v.policy } : {}),
       bodyLimit: wholeNumber('body-limit', v['body-limit'], 1024, 1024 ** 3),
       ...(imageLookups ? { imageLookups } : {}),

@@ -142,6 +142,9 @@ export function connectCluster(kubeConfig: KubeConfig, logger: Logger): ClusterV
     networkPolicies(namespace) {
       return networkPolicies.synced ? (networkPolicies.cache.list(namespace) as readonly NetworkPolicyLike[]) : undefined;
     },
+    inSync() {
+      return resources.every((r) => r.synced && r.problem === undefined);
+    },
     status() {
       const problems = resources
         .filter((r) => !r.synced || r.problem !== undefined)

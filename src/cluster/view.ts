@@ -8,6 +8,8 @@ export interface ClusterView {
   namespaceMode(namespace: string): AdmissionMode | undefined;
   /** The namespace's NetworkPolicies, or undefined while they are unknown (unknown is not a finding). */
   networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
+  /** Every cache is synced and watching: what it answers is the cluster's current state. */
+  inSync(): boolean;
   /** For /readyz: "synced", "unavailable: <why>" or "disabled". */
   status(): string;
   /** Resolves once the first list of every resource has succeeded or failed. */
@@ -19,6 +21,7 @@ export interface ClusterView {
 export const NO_CLUSTER: ClusterView = {
   namespaceMode: () => undefined,
   networkPolicies: () => undefined,
+  inSync: () => true,
   status: () => 'disabled',
   firstListsDone: async () => {},
   stop: async () => {},

@@ -6,6 +6,7 @@ import { locatePodTarget, objectName, type KubeObject } from '../workloads/locat
 import { formatPath } from '../workloads/paths.js';
 import type { PodTarget } from '../workloads/types.js';
 import { buildPatch } from './fix.js';
+import { globMatch, imageMatch } from './match.js';
 import type { CheckFinding, EvalContext, Finding, FixIntent, ObjectResult } from './types.js';
 
 export interface EvaluateOptions {
@@ -15,19 +16,9 @@ export interface EvaluateOptions {
   patch?: boolean;
 }
 
-const globCache = new Map<string, RegExp>();
-function globMatch(pattern: string, value: string): boolean {
-  let re = globCache.get(pattern);
-  if (!re) {
-    re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-    globCache.set(pattern, re);
-  }
-  return re.test(value);
-}
-
-function anyMatch(patterns: string[] | undefined, value: string | undefined): boolean {
+function anyMatch(patterns: string[] | undefined, value: string | undefined, match: (pattern: string, value: string) => boolean = globMatch): boolean {
   if (!patterns) return true;
-  return value !== undefined && patterns.some((p) => globMatch(p, value));
+  return value !== undefined && patterns.some((p) => match(p, value));
 }
 
 function exemptionCovers(ex: Exemption, pod: PodTarget, f: CheckFinding): boolean {
@@ -36,7 +27,7 @@ function exemptionCovers(ex: Exemption, pod: PodTarget, f: CheckFinding): boolea
     anyMatch(ex.match.namespaces, pod.namespace) &&
     anyMatch(ex.match.serviceAccounts, pod.serviceAccount) &&
     anyMatch(ex.match.names, pod.workloadName) &&
-    anyMatch(ex.match.images, f.container?.container.image)
+    anyMatch(ex.match.images, f.container?.container.image, imageMatch)
   );
 }
 

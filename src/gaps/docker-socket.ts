@@ -169,15 +169,30 @@ export function runtimeSocketExposure(hostPath: string, policy: Policy): string 
   return exposure(normaliseHostPath(hostPath), socketIndex(policy));
 }
 
-function containersMounting(pod: PodTarget, volumeName: string | undefined): ContainerRef[] {
-  if (volumeName === undefined) return [];
-  return pod.containers.filter((ref) => ref.container.volumeMounts?.some((m) => m?.name === volumeName));
+/**
+ * The containers mounting each volume, by volume name, each container once. Built in one pass over
+ * the mounts: asking every volume of every container would cost volumes × containers.
+ */
+function mountsByVolume(pod: PodTarget): Map<string, ContainerRef[]> {
+  const byVolume = new Map<string, ContainerRef[]>();
+  for (const ref of pod.containers) {
+    for (const mount of ref.container.volumeMounts ?? []) {
+      if (typeof mount?.name !== 'string') continue;
+      const refs = byVolume.get(mount.name);
+      if (!refs) byVolume.set(mount.name, [ref]);
+      else if (refs[refs.length - 1] !== ref) refs.push(ref);
+    }
+  }
+  return byVolume;
 }
 
-function hostPathFinding(pod: PodTarget, volumeIndex: number, volume: Volume, raw: string, what: string): CheckFinding {
-  const mounting = containersMounting(pod, volume.name);
+/** Containers a finding names: every socket volume of a pod mounted by all its containers must not repeat them all. */
+const MOUNTERS_NAMED = 3;
+
+function hostPathFinding(pod: PodTarget, mounts: Map<string, ContainerRef[]>, volumeIndex: number, volume: Volume, raw: string, what: string): CheckFinding {
+  const mounting = (volume.name !== undefined && mounts.get(volume.name)) || [];
   const who = mounting.length
-    ? `mounted by ${mounting.map((ref) => `container "${ref.name}"`).join(', ')}`
+    ? `mounted by ${mounting.slice(0, MOUNTERS_NAMED).map((ref) => `container "${ref.name}"`).join(', ')}${mounting.length > MOUNTERS_NAMED ? ` and ${mounting.length - MOUNTERS_NAMED} more` : ''}`
     : 'not mounted yet, but any container added to the pod can mount it';
   return {
     gap: 'docker-socket',
@@ -221,13 +236,14 @@ export const dockerSocket: GapCheck = {
   check(pod, ctx) {
     const findings: CheckFinding[] = [];
     const volumes = pod.spec.volumes;
+    let mounts: Map<string, ContainerRef[]> | undefined;
     if (volumes) {
       for (let i = 0; i < volumes.length; i++) {
         const volume = volumes[i];
         const raw = volume?.hostPath?.path;
         if (typeof raw !== 'string') continue;
         const what = runtimeSocketExposure(raw, ctx.policy);
-        if (what !== undefined) findings.push(hostPathFinding(pod, i, volume!, raw, what));
+        if (what !== undefined) findings.push(hostPathFinding(pod, (mounts ??= mountsByVolume(pod)), i, volume!, raw, what));
       }
     }
     for (const ref of pod.containers) dockerHostFindings(ref, findings);

@@ -13,7 +13,7 @@ import { kubeValue, nodeAt, pairFor, parseKubeDocument, yaml } from '../yaml/doc
 import { documentsOf } from '../yaml/fast.js';
 import { KubeYamlError } from '../yaml/kube-rules.js';
 import { parseQuantity } from '../workloads/quantity.js';
-import type { Exemption, GapSettings, Policy } from './types.js';
+import type { Exemption, GapSettings, Policy, ReviewLimits } from './types.js';
 
 export class PolicyError extends Error {
   constructor(
@@ -47,6 +47,17 @@ const GAP_PARAMS: Record<GapId, Record<string, (v: unknown) => string | undefine
   'flat-network': {},
   'resource-limits': { defaultLimits: limits },
   'stale-image': { maxImageAgeDays: intIn(1, 36500), maxRunningAgeDays: intIn(1, 36500) },
+};
+
+/** Each review limit with the range it may be set to: large enough for any real pod, small enough to bound a review. */
+const LIMIT_RANGES: Record<keyof ReviewLimits, [number, number]> = {
+  maxContainers: [1, 1000],
+  maxVolumes: [1, 5000],
+  maxEnvEntries: [1, 20_000],
+  maxContainerListEntries: [1, 20_000],
+  maxFindings: [1, 10_000],
+  maxMessageBytes: [1024, 1024 * 1024],
+  maxPatchBytes: [1024, 1024 * 1024],
 };
 
 function nonEmptyString(v: unknown): string | undefined {
@@ -127,8 +138,9 @@ class Validator {
 
   policy(raw: unknown): void {
     if (!isObject(raw)) this.fail([], 'a policy must be a YAML mapping');
-    this.keys(raw, [], ['mode', 'gaps', 'exemptions']);
+    this.keys(raw, [], ['mode', 'limits', 'gaps', 'exemptions']);
     if (raw.mode !== undefined && raw.mode !== 'enforce' && raw.mode !== 'audit') this.fail(['mode'], 'must be enforce or audit');
+    if (raw.limits !== undefined) this.limits(raw.limits);
     if (raw.gaps !== undefined) {
       if (!isObject(raw.gaps)) this.fail(['gaps'], 'must be a mapping of gap ids');
       for (const [gap, section] of Object.entries(raw.gaps)) this.gap(gap, section);
@@ -136,6 +148,15 @@ class Validator {
     if (raw.exemptions !== undefined) {
       if (!Array.isArray(raw.exemptions)) this.fail(['exemptions'], 'must be a list');
       raw.exemptions.forEach((ex, i) => this.exemption(ex, ['exemptions', i]));
+    }
+  }
+
+  private limits(v: unknown): void {
+    if (!isObject(v)) this.fail(['limits'], 'must be a mapping of limit names');
+    this.keys(v, ['limits'], Object.keys(LIMIT_RANGES));
+    for (const [name, [min, max]] of Object.entries(LIMIT_RANGES)) {
+      const problem = v[name] === undefined ? undefined : intIn(min, max)(v[name]);
+      if (problem) this.fail(['limits', name], problem);
     }
   }
 
@@ -235,6 +256,7 @@ function compile(raw: Raw): Policy {
   });
   return {
     mode: raw.mode as Policy['mode'],
+    limits: { ...(raw.limits as ReviewLimits) },
     gaps,
     dockerSocket: { socketPaths: gapsRaw['docker-socket'].socketPaths as string[] },
     runAsRoot: { allowedCapabilities: (gapsRaw['run-as-root'].allowedCapabilities as string[]).map(capabilityName) },
@@ -255,7 +277,7 @@ function parseRaw(text: string, source: string): unknown {
   try {
     const docs = documentsOf(text, 0);
     if (docs.length > 1) throw new PolicyError(source, '', undefined, 'invalid YAML: a policy file holds one document');
-    raw = docs[0]?.value ?? {};
+    raw = docs[0]?.value;
   } catch (err) {
     if (err instanceof PolicyError || (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException')) throw err;
     const { doc, lines } = positionsOf(text);
@@ -271,6 +293,11 @@ function parseRaw(text: string, source: string): unknown {
       throw e;
     }
     throw err;
+  }
+  // An empty, comment-only, `null` or `~` document is what a file caught mid-write or truncated by
+  // mistake looks like: taken as "the embedded default" it would silently drop every setting.
+  if (raw === null || raw === undefined) {
+    throw new PolicyError(source, '', undefined, 'the policy is empty (no mapping, or null); write {} to mean the embedded default as it is');
   }
   new Validator(source, () => positionsOf(text)).policy(raw);
   return raw;
@@ -309,13 +336,16 @@ function withoutRulesOfGapsTurnedOff(base: Raw, user: unknown): Raw {
   return { ...base, gaps };
 }
 
-/** A policy file, merged over the default. Throws PolicyError (also for an unreadable file). */
-export function loadPolicyFile(file: string): Policy {
-  let text: string;
+/** The text of a policy file. Throws PolicyError for an unreadable file. */
+export function readPolicyText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new PolicyError(file, '', undefined, `cannot read the policy file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  return parsePolicy(text, file);
+}
+
+/** A policy file, merged over the default. Throws PolicyError (also for an unreadable file). */
+export function loadPolicyFile(file: string): Policy {
+  return parsePolicy(readPolicyText(file), file);
 }

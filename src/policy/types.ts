@@ -17,10 +17,11 @@ export interface GapSettings {
 }
 
 export interface ExemptionMatch {
-  /** Glob patterns (`*` matches any run of characters); an absent list matches everything. */
+  /** Glob patterns (`*` matches any run of characters, engine/match.ts); an absent list matches everything. */
   namespaces?: string[];
   serviceAccounts?: string[];
   names?: string[];
+  /** Image patterns, matched as parsed references: registry, repository, tag and digest each on its own. */
   images?: string[];
 }
 
@@ -34,8 +35,29 @@ export interface Exemption {
   expires?: Date;
 }
 
+/**
+ * Bounds on the work of one admission review (policy `limits`). An object past an input limit is
+ * not judged: enforce denies it naming the limit, audit allows it with a warning.
+ */
+export interface ReviewLimits {
+  /** Containers of the pod spec, init, regular and ephemeral together (and a Pod's container statuses). */
+  maxContainers: number;
+  maxVolumes: number;
+  /** `env` and `envFrom` entries of all containers together. */
+  maxEnvEntries: number;
+  /** Other list entries of all containers together: ports, volumeMounts, capabilities add and drop. */
+  maxContainerListEntries: number;
+  /** Findings an answer lists; the rest are counted, not listed. */
+  maxFindings: number;
+  /** Longest denial message, in bytes. */
+  maxMessageBytes: number;
+  /** Largest JSON Patch, in bytes: a larger one is not offered (enforce denies, audit warns). */
+  maxPatchBytes: number;
+}
+
 export interface Policy {
   mode: Mode;
+  limits: ReviewLimits;
   gaps: Record<GapId, GapSettings>;
   dockerSocket: {
     /** Absolute paths of container-runtime sockets, as the policy writes them (the check normalises them). */

@@ -8,13 +8,13 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { admissionSubject, admit, isSubject, judge, subjectImages, type AdmissionOutcome, type AdmissionSources, type Endpoint } from '../admission/admit.js';
+import { admissionSubject, admit, isSubject, judge, ModeUnknownError, subjectImages, type AdmissionOutcome, type AdmissionSources, type Endpoint, type RouteMode } from '../admission/admit.js';
 import { BadReviewError, parseReview } from '../admission/review.js';
 import { ADMISSION_API_VERSION, ADMISSION_KIND, type AdmissionRequest, type AdmissionReviewResponse } from '../admission/types.js';
 import type { ImageLookupService } from '../registry/lookups.js';
 import { InputError } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
-import { BodyTooLargeError, readBody } from './body.js';
+import { BodyTooLargeError, readBody, UploadAbortedError } from './body.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -30,6 +30,8 @@ export interface AppState {
    * request rather than at the handshake, so that probes and metric scrapes without one still work.
    */
   requireClientCert: boolean;
+  /** Names the client certificate must carry one of (subject CN or DNS SAN); any name without it. */
+  clientNames?: readonly string[];
   metrics: Metrics;
   logger: Logger;
   bodyLimit: number;
@@ -57,16 +59,29 @@ function auditOnlyQuery(query: string): boolean {
   const modes = new URLSearchParams(query).getAll('mode');
   if (modes.length === 0) return false;
   if (modes.length === 1 && modes[0] === 'audit') return true;
-  throw new BadReviewError(`the query parameter mode can only be "audit", got ${JSON.stringify(modes.join(',')).slice(0, 60)}`);
+  throw new BadReviewError('the query parameter mode can only be "audit"');
 }
 
 class ClientCertificateError extends Error {}
 
-function assertClientCertificate(req: IncomingMessage): void {
+/** The names a certificate is for: its subject CN and its DNS subject alternative names. */
+function certificateNames(socket: TLSSocket): string[] {
+  const cert = socket.getPeerCertificate();
+  const cn = cert.subject?.CN;
+  const names = Array.isArray(cn) ? [...cn] : cn ? [cn] : [];
+  for (const entry of cert.subjectaltname?.split(', ') ?? []) if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+  return names;
+}
+
+function assertClientCertificate(req: IncomingMessage, clientNames: readonly string[] | undefined): void {
   const socket = req.socket as TLSSocket;
-  if (socket.authorized) return;
-  const reason = socket.authorizationError ? ` (${String(socket.authorizationError)})` : '';
-  throw new ClientCertificateError(`a client certificate signed by the configured client CA is required${reason}`);
+  if (!socket.authorized) {
+    const reason = socket.authorizationError ? ` (${String(socket.authorizationError)})` : '';
+    throw new ClientCertificateError(`a client certificate signed by the configured client CA is required${reason}`);
+  }
+  if (clientNames && !certificateNames(socket).some((name) => clientNames.includes(name))) {
+    throw new ClientCertificateError(`the client certificate is not for a name the server accepts (${clientNames.join(', ')})`);
+  }
 }
 
 /** HTTP status and error text of a failed admission request. */
@@ -74,11 +89,13 @@ function failure(err: unknown): { status: number; message: string } {
   if (err instanceof ClientCertificateError) return { status: 401, message: err.message };
   if (err instanceof BodyTooLargeError) return { status: 413, message: err.message };
   if (err instanceof BadReviewError) return { status: 400, message: err.message };
+  // Unanswerable for now: the kube-apiserver applies the webhook's failurePolicy.
+  if (err instanceof ModeUnknownError) return { status: 503, message: err.message };
   if (err instanceof InputError || err instanceof ShapeError) return { status: 400, message: `request.object: ${err.message}` };
   return { status: 500, message: 'internal error: see the gapguard log' };
 }
 
-function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionRequest, outcome: AdmissionOutcome, seconds: number): void {
+function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionRequest, outcome: AdmissionOutcome, seconds: number, maxFindings: number): void {
   const level = outcome.decision === 'allow' || outcome.decision === 'skip' ? 'debug' : 'info';
   if (!logger.enabled(level)) return;
   logger[level]('admission', {
@@ -94,16 +111,19 @@ function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionReques
     mode: outcome.mode,
     decision: outcome.decision,
     gaps: [...new Set(outcome.findings.map((f) => f.gap))],
-    findings: outcome.findings.map((f) => `${f.outcome} ${f.rule} ${f.path}`),
+    // Within the policy's maxFindings, like the denial: a log line stays bounded too.
+    findings: outcome.findings.slice(0, maxFindings).map((f) => `${f.outcome} ${f.rule} ${f.path}`),
+    findingsNotListed: outcome.findings.length > maxFindings ? outcome.findings.length - maxFindings : undefined,
     reason: outcome.skipped,
+    overLimit: outcome.overLimit,
     imagesWithoutFacts: outcome.imageLookups && [...outcome.imageLookups].filter(([, l]) => !('facts' in l)).map(([image, l]) => `${image} (${l.outcome})`),
     ms: Math.round(seconds * 1e6) / 1e3,
   });
 }
 
 /** Decides first, so that skipped requests cost no lookup; then judges on the facts that arrived within the budget. */
-async function admitWithLookups(lookups: ImageLookupService, endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, auditOnly: boolean): Promise<AdmissionOutcome> {
-  const subject = admissionSubject(request, sources, auditOnly);
+async function admitWithLookups(lookups: ImageLookupService, endpoint: Endpoint, request: AdmissionRequest, sources: AdmissionSources, route: RouteMode): Promise<AdmissionOutcome> {
+  const subject = admissionSubject(request, sources, route);
   if (!isSubject(subject)) return subject;
   const imageLookups = await lookups.lookUp(subjectImages(subject), sources.policy);
   return judge(endpoint, subject, sources, { now: new Date(), imageLookups });
@@ -118,13 +138,19 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
   metrics.inFlight.inc();
   res.once('close', () => metrics.inFlight.dec());
   try {
-    if (state.requireClientCert) assertClientCertificate(req);
-    const auditOnly = auditOnlyQuery(query) || route.auditOnly;
+    if (state.requireClientCert) assertClientCertificate(req, state.clientNames);
+    const routeMode = auditOnlyQuery(query) ? 'audit' : route.mode;
     request = parseReview(await readBody(req, state.bodyLimit));
     outcome = state.imageLookups
-      ? await admitWithLookups(state.imageLookups, endpoint, request, state.sources, auditOnly)
-      : admit(endpoint, request, state.sources, { auditOnly, now: new Date() });
+      ? await admitWithLookups(state.imageLookups, endpoint, request, state.sources, routeMode)
+      : admit(endpoint, request, state.sources, { route: routeMode, now: new Date() });
   } catch (err) {
+    if (err instanceof UploadAbortedError) {
+      // Nobody is left to answer, and it is not the webhook's error: one line and its own counter.
+      metrics.uploadAborted(endpoint);
+      logger.info('admission upload aborted by the client', { endpoint, error: err.message });
+      return;
+    }
     const { status, message } = failure(err);
     // Past the limit the rest of the body is not read, so the connection cannot be reused.
     sendJson(res, status, { error: message }, status === 413);
@@ -140,22 +166,28 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
   metrics.request(endpoint, request.kind.kind, request.operation, outcome.decision, seconds);
   if (endpoint === 'validate') for (const f of outcome.findings) metrics.finding(f.gap, f.outcome);
   for (const lookup of outcome.imageLookups?.values() ?? []) metrics.imageLookup(lookup.outcome);
-  logOutcome(logger, endpoint, request, outcome, seconds);
+  logOutcome(logger, endpoint, request, outcome, seconds, state.sources.policy.limits.maxFindings);
 }
 
 interface Route {
   endpoint: Endpoint;
-  /** The audit routes can never deny or patch: the chart's fail-open webhooks call them. */
-  auditOnly: boolean;
+  /**
+   * The enforce routes always enforce: the chart's fail-closed webhooks call them for the namespaces
+   * the kube-apiserver found in enforce mode. The audit routes never deny or patch: the chart's
+   * fail-open webhooks call them. The plain routes follow the namespace label, else the policy.
+   */
+  mode: RouteMode;
 }
 
-// The audit cap is a path segment for webhook configurations, since the kube-apiserver refuses
-// query strings in webhook URLs, and also a query (?mode=audit) for other callers.
+// The mode is a path segment for webhook configurations, since the kube-apiserver refuses query
+// strings in webhook URLs; the audit cap is also a query (?mode=audit) for other callers.
 const ADMISSION_ROUTES: ReadonlyMap<string, Route> = new Map([
-  ['/validate', { endpoint: 'validate', auditOnly: false }],
-  ['/mutate', { endpoint: 'mutate', auditOnly: false }],
-  ['/validate/audit', { endpoint: 'validate', auditOnly: true }],
-  ['/mutate/audit', { endpoint: 'mutate', auditOnly: true }],
+  ['/validate', { endpoint: 'validate', mode: undefined }],
+  ['/mutate', { endpoint: 'mutate', mode: undefined }],
+  ['/validate/enforce', { endpoint: 'validate', mode: 'enforce' }],
+  ['/mutate/enforce', { endpoint: 'mutate', mode: 'enforce' }],
+  ['/validate/audit', { endpoint: 'validate', mode: 'audit' }],
+  ['/mutate/audit', { endpoint: 'mutate', mode: 'audit' }],
 ]);
 
 /** The server's request listener: the admission routes directly, the rest through Express. */

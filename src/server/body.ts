@@ -10,6 +10,14 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The client went away before the body ended: its own doing, with nobody left to answer. */
+export class UploadAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before the request body ended');
+    this.name = 'UploadAbortedError';
+  }
+}
+
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
@@ -29,17 +37,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
-    const onError = (err: Error): void => {
+    // An aborted or timed-out upload ends in 'error' (ECONNRESET "aborted") or a bare 'close'.
+    const onAbort = (): void => {
       cleanup();
-      reject(err);
+      reject(new UploadAbortedError());
     };
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onAbort);
+    req.on('close', onAbort);
   });
 }

@@ -35,6 +35,12 @@ export class Metrics {
     help: 'Admission requests received and not yet answered.',
     registers: [this.registry],
   });
+  private readonly uploadsAborted = new Counter({
+    name: 'gapguard_admission_uploads_aborted_total',
+    help: 'Admission requests whose client closed the connection, or timed out, before the body ended (not answered, not counted in gapguard_admission_requests_total).',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
   private readonly findings = new Counter({
     name: 'gapguard_findings_total',
     help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied or patched).',
@@ -45,6 +51,12 @@ export class Metrics {
     name: 'gapguard_policy_reloads_total',
     help: 'Reloads of the policy file after a change, by result (success, failure: the last good policy stays).',
     labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly policyInfo = new Gauge({
+    name: 'gapguard_policy_info',
+    help: 'The policy in force: 1 for the sha256 (first 16 hex digits) of its file, "embedded" for the embedded default.',
+    labelNames: ['sha256'] as const,
     registers: [this.registry],
   });
   private readonly certificateExpiry = new Gauge({
@@ -85,6 +97,10 @@ export class Metrics {
     this.duration.observe({ endpoint }, seconds);
   }
 
+  uploadAborted(endpoint: Endpoint): void {
+    this.uploadsAborted.inc({ endpoint });
+  }
+
   finding(gap: GapId, outcome: FindingOutcome): void {
     this.findings.inc({ gap, action: outcome });
   }
@@ -100,6 +116,11 @@ export class Metrics {
 
   policyReload(result: 'success' | 'failure'): void {
     this.policyReloads.inc({ result });
+  }
+
+  policyInForce(hash: string): void {
+    this.policyInfo.reset();
+    this.policyInfo.set({ sha256: hash }, 1);
   }
 
   certificateExpiresAt(date: Date): void {

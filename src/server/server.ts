@@ -6,11 +6,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
-import { defaultPolicy, loadPolicyFile } from '../policy/load.js';
 import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { createRequestListener } from './app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { PolicyFile } from './policy-file.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 import { readCredentials, type TlsFiles } from './tls.js';
 import { watchFiles } from './watch-files.js';
@@ -18,6 +18,11 @@ import { watchFiles } from './watch-files.js';
 export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
 /** The API server gives a webhook at most 30 s; a request still running after that has no reader. */
 const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Node's default is 120 s: a few hundred half-open handshakes would hold as many sockets for minutes. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Far more than the kube-apiserver keeps open to one replica (Go's pool), far fewer than the file descriptors. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
 const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
 /** How long startup waits for the cluster's first lists before serving from the policy alone. */
 const FIRST_LIST_WAIT_MS = 10_000;
@@ -30,6 +35,14 @@ export interface ServerOptions {
   /** Certificate files, or a directory where a self-signed CA and certificate are kept. */
   tls: { certFile: string; keyFile: string } | { certDir: string };
   clientCaFile?: string;
+  /** Names (subject CN or DNS SAN) a client certificate must carry, e.g. the kube-apiserver's; any without it. */
+  clientNames?: string[];
+  /** OpenSSL cipher list; tls.ts's DEFAULT_CIPHERS without it. */
+  tlsCiphers?: string;
+  /** Connections open at once; past it new ones are closed at once. */
+  maxConnections?: number;
+  /** How long a connection may take to finish its TLS handshake. */
+  handshakeTimeoutMs?: number;
   /** Merged over the embedded default; watched. Without it, the embedded default. */
   policyFile?: string;
   cluster?: ClusterView;
@@ -66,8 +79,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   const watchIntervalMs = options.watchIntervalMs ?? 5000;
 
   // A broken policy at startup is the caller's error to report: it propagates as a PolicyError.
-  let policy = options.policyFile ? loadPolicyFile(options.policyFile) : defaultPolicy();
-  let policyLoadedAt = new Date();
+  const policyFile = new PolicyFile(options.policyFile, logger, metrics);
 
   let tlsFiles: TlsFiles;
   let caFile: string | undefined;
@@ -82,6 +94,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     tlsFiles = { certFile: tls.certFile, keyFile: tls.keyFile };
   }
   if (options.clientCaFile) tlsFiles.clientCaFile = options.clientCaFile;
+  if (options.tlsCiphers) tlsFiles.ciphers = options.tlsCiphers;
   let credentials = readCredentials(tlsFiles);
   metrics.certificateExpiresAt(credentials.notAfter);
 
@@ -89,9 +102,10 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   let draining = false;
   const sources: AdmissionSources = {
     get policy() {
-      return policy;
+      return policyFile.inForce.policy;
     },
     namespaceMode: (namespace) => cluster.namespaceMode(namespace),
+    namespacesKnown: () => cluster.inSync(),
     networkPolicies: (namespace) => cluster.networkPolicies(namespace),
   };
   let imageLookups: ImageLookupService | undefined;
@@ -107,14 +121,17 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   const listener = createRequestListener({
     sources,
     requireClientCert,
+    ...(options.clientNames?.length ? { clientNames: options.clientNames } : {}),
     metrics,
     logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     ...(imageLookups ? { imageLookups } : {}),
+    // Not ready while the cluster state a decision may need is unknown (not listed yet, or the
+    // watch failing, so possibly stale): the Service then sends reviews to replicas that know it.
     readiness: () => ({
-      ready: listening && !draining,
+      ready: listening && !draining && cluster.inSync(),
       detail: {
-        policy: { source: options.policyFile ?? 'embedded default', loadedAt: policyLoadedAt.toISOString() },
+        policy: { source: options.policyFile ?? 'embedded default', sha256: policyFile.inForce.hash, loadedAt: policyFile.inForce.loadedAt.toISOString() },
         certificate: { notAfter: credentials.notAfter.toISOString() },
         cluster: cluster.status(),
         ...(draining ? { draining: true } : {}),
@@ -132,8 +149,14 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     stops.push(() => clearInterval(renewal));
   }
   // Client certificates are asked for and verified at the handshake, and required by the admission routes.
-  const server = createServer({ ...credentials.options, requestCert: requireClientCert, rejectUnauthorized: false }, listener);
+  const server = createServer(
+    { ...credentials.options, requestCert: requireClientCert, rejectUnauthorized: false, handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS },
+    listener,
+  );
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // A client that sends its headers slowly holds a connection as long as one that never does.
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   // Node counts a connection that has not sent a request yet as busy, so closeIdleConnections()
   // leaves it open and a drain would wait its whole timeout for the spare connections the
   // kube-apiserver keeps (Go holds them 90 s). Nothing is in flight on them: the drain closes them.
@@ -162,25 +185,8 @@ async function start(options: ServerOptions): Promise<RunningServer> {
       watchIntervalMs,
     ),
   );
-  const policyFile = options.policyFile;
-  if (policyFile) {
-    stops.push(
-      watchFiles(
-        [policyFile],
-        () => {
-          try {
-            policy = loadPolicyFile(policyFile);
-            policyLoadedAt = new Date();
-            metrics.policyReload('success');
-            logger.info('policy reloaded', { policyFile });
-          } catch (err) {
-            metrics.policyReload('failure');
-            logger.error('policy reload refused; the last good policy stays in force', { policyFile, error: (err as Error).message });
-          }
-        },
-        watchIntervalMs,
-      ),
-    );
+  if (options.policyFile) {
+    stops.push(watchFiles([options.policyFile], () => policyFile.changed(), watchIntervalMs), () => policyFile.stop());
   }
 
   const stopWatching = (): void => {
@@ -212,7 +218,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   // Past startup a server error (say, out of file descriptors) is logged; the process keeps serving.
   server.on('error', (err) => logger.error('server error', { error: err.message }));
   const port = (server.address() as AddressInfo).port;
-  logger.info('serving', { url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, policy: options.policyFile ?? 'embedded default', cluster: cluster.status() });
+  logger.info('serving', { url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`, policy: options.policyFile ?? 'embedded default', sha256: policyFile.inForce.hash, cluster: cluster.status() });
 
   let closing: Promise<void> | undefined;
   const drain = async (): Promise<void> => {

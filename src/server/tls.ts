@@ -10,6 +10,8 @@ export interface TlsFiles {
   keyFile: string;
   /** When set, clients must present a certificate signed by this CA. */
   clientCaFile?: string;
+  /** OpenSSL cipher list (TLS 1.2 suites and TLS 1.3 suite names); DEFAULT_CIPHERS without it. */
+  ciphers?: string;
 }
 
 export interface ServingCredentials {
@@ -20,6 +22,23 @@ export interface ServingCredentials {
 /** TLS 1.2 or newer, for the first context and every reload alike. */
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
+/**
+ * The suites offered by default: TLS 1.3's, and for TLS 1.2 only forward-secret ECDHE with AEAD
+ * ciphers (no CBC, no SHA-1 MAC, no static RSA key exchange), the set Mozilla's "intermediate"
+ * profile keeps. Every kube-apiserver (Go's crypto/tls) offers them.
+ */
+export const DEFAULT_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export function readCredentials(files: TlsFiles): ServingCredentials {
   try {
     const cert = readFileSync(files.certFile);
@@ -27,6 +46,8 @@ export function readCredentials(files: TlsFiles): ServingCredentials {
       cert,
       key: readFileSync(files.keyFile),
       minVersion: MIN_TLS_VERSION,
+      ciphers: files.ciphers ?? DEFAULT_CIPHERS,
+      honorCipherOrder: true,
       ...(files.clientCaFile ? { ca: readFileSync(files.clientCaFile) } : {}),
     };
     createSecureContext(options);

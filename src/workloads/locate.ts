@@ -4,20 +4,23 @@
 import { assertPodSpecShape, assertPodStatusShape, ShapeError } from './shape.js';
 import type { ContainerList, ContainerRef, ContainerStatus, PodSpec, PodTarget, Segment, StatusRef } from './types.js';
 
-/** Path from the object root to the pod metadata and spec, per kind. */
-const POD_TEMPLATE_PATHS: Record<string, Segment[]> = {
-  Pod: [],
-  PodTemplate: ['template'],
-  Deployment: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+/**
+ * Path from the object root to the pod metadata and spec, per kind. A Map, not an object literal:
+ * a document whose kind is `constructor` or `toString` must not find Object.prototype's members.
+ */
+const POD_TEMPLATE_PATHS: ReadonlyMap<string, Segment[]> = new Map([
+  ['Pod', []],
+  ['PodTemplate', ['template']],
+  ['Deployment', ['spec', 'template']],
+  ['ReplicaSet', ['spec', 'template']],
+  ['StatefulSet', ['spec', 'template']],
+  ['DaemonSet', ['spec', 'template']],
+  ['Job', ['spec', 'template']],
+  ['ReplicationController', ['spec', 'template']],
+  ['CronJob', ['spec', 'jobTemplate', 'spec', 'template']],
+]);
 
-export const JUDGED_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
+export const JUDGED_KINDS: readonly string[] = [...POD_TEMPLATE_PATHS.keys()];
 
 /** The pod spec's container lists, in the order their findings are reported. */
 export const CONTAINER_LISTS: readonly ContainerList[] = ['initContainers', 'containers', 'ephemeralContainers'];
@@ -99,13 +102,19 @@ function containerStatuses(status: unknown, containers: readonly ContainerRef[])
   return refs;
 }
 
+/** The pod spec of a judged kind as it is, before any shape check; undefined for other kinds. */
+export function rawPodSpec(obj: KubeObject): unknown {
+  const templatePath = typeof obj.kind === 'string' ? POD_TEMPLATE_PATHS.get(obj.kind) : undefined;
+  return templatePath && at(obj, [...templatePath, 'spec']);
+}
+
 /**
  * The pod spec of an object (every judged kind carries exactly one), or null when its kind carries none.
  * Throws InputError when a judged kind lacks its spec or has fields of the wrong type.
  */
 export function locatePodTarget(obj: KubeObject, defaultNamespace: string): PodTarget | null {
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
-  const templatePath = POD_TEMPLATE_PATHS[kind];
+  const templatePath = POD_TEMPLATE_PATHS.get(kind);
   if (!templatePath) return null;
   const template = at(obj, templatePath);
   const specPath = [...templatePath, 'spec'];

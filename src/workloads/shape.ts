@@ -19,7 +19,8 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+  // The type, never the value: a wrongly typed env value can be a secret, and errors are answered and logged.
+  return `a ${typeof v}`;
 }
 
 type Kind = 'object' | 'array' | 'string' | 'boolean' | 'integer' | 'quantity';

@@ -24,6 +24,7 @@ const defaultDenyPolicy: NetworkPolicyLike = { metadata: { name: 'deny', namespa
 const fakeCluster: ClusterView = {
   namespaceMode: (ns) => (({ observed: 'audit', legacy: 'off', strict: 'enforce' }) as Record<string, AdmissionMode>)[ns],
   networkPolicies: (ns) => (ns === 'isolated' ? [defaultDenyPolicy] : ns === 'open' ? [] : undefined),
+  inSync: () => true,
   status: () => 'synced',
   firstListsDone: async () => {},
   stop: async () => {},

@@ -83,13 +83,13 @@ describe('chart: webhook configurations', () => {
     }
   });
 
-  it('sends enforce to /validate and /mutate, audit to paths that cap the decision at audit', () => {
+  it('sends enforce to paths that always enforce, audit to paths that cap the decision at audit', () => {
     const paths = (objects: RenderedObject[]) =>
       (['Validating', 'Mutating'] as const).flatMap((kind) => webhooks(objects, kind).map((w) => `${w.name} ${w.clientConfig.service!.path}`));
     expect(paths(audit).sort()).to.deep.equal([
       'audit.validate.gapguard.io /validate/audit',
-      'enforce.mutate.gapguard.io /mutate',
-      'enforce.validate.gapguard.io /validate',
+      'enforce.mutate.gapguard.io /mutate/enforce',
+      'enforce.validate.gapguard.io /validate/enforce',
     ]);
     const service = route(audit, 'Validating', 'audit').clientConfig.service!;
     expect(service).to.deep.include({ name: 'gapguard', namespace: 'gapguard', port: 443 });
@@ -178,9 +178,9 @@ describe('chart: webhook configurations', () => {
       }),
     );
     expect(urls.sort()).to.deep.equal([
-      'https://127.0.0.1:8443/mutate',
-      'https://127.0.0.1:8443/validate',
+      'https://127.0.0.1:8443/mutate/enforce',
       'https://127.0.0.1:8443/validate/audit',
+      'https://127.0.0.1:8443/validate/enforce',
     ]);
     expect(objects.map((o) => o.kind).sort()).to.deep.equal([
       'ClusterRole',

@@ -161,6 +161,6 @@ describe('stale-image/long-running (a Pod status through the engine)', () => {
   it('rejects a status field of the wrong type with its path', () => {
     const pod = runningPod();
     (pod.status as Record<string, unknown>).containerStatuses = [{ name: 'api', state: { running: { startedAt: 1700000000 } } }];
-    expect(() => evaluate(pod, ctx)).to.throw(ShapeError, 'status.containerStatuses[0].state.running.startedAt: expected a string, got number 1700000000');
+    expect(() => evaluate(pod, ctx)).to.throw(ShapeError, 'status.containerStatuses[0].state.running.startedAt: expected a string, got a number');
   });
 });

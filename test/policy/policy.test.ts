@@ -67,6 +67,12 @@ describe('policy', () => {
     expect(errorOf('gaps: [1, 2\n').message).to.match(/^p\.yaml:\d+: invalid YAML/);
     expect(errorOf('mode: audit\nmode: enforce\n').message).to.match(/^p\.yaml:2: invalid YAML/);
     expect(errorOf('- just\n- a list\n').message).to.equal('p.yaml:1: a policy must be a YAML mapping');
+    expect(errorOf('limits:\n  maxContainers: 0\n').message).to.equal('p.yaml:2: limits.maxContainers: must be a whole number from 1 to 1000');
+    expect(errorOf('limits:\n  maxPods: 3\n').message).to.match(/^p\.yaml:2: limits\.maxPods: unknown field/);
+    // What a truncated or half-written file looks like: never "the embedded default".
+    for (const empty of ['', '# comment only\n', 'null\n', '~\n', '---\n']) {
+      expect(errorOf(empty).message, JSON.stringify(empty)).to.equal('p.yaml: the policy is empty (no mapping, or null); write {} to mean the embedded default as it is');
+    }
   });
 
   it('reports an unreadable policy file by name', () => {
@@ -74,7 +80,7 @@ describe('policy', () => {
   });
 
   it('turns a gap off, or one rule of it', () => {
-    expect(gapsOf(privilegedPod, '').gaps).to.include('privileged');
+    expect(gapsOf(privilegedPod, '{}').gaps).to.include('privileged');
     expect(gapsOf(privilegedPod, 'gaps:\n  privileged:\n    action: off\n').gaps).not.to.include('privileged');
     const policy = policyWith('gaps:\n  run-as-root:\n    rules:\n      run-as-root/caps-not-dropped: {action: off}\n');
     const rules = evaluate(privilegedPod, makeContext({ policy }))!.findings.map((f) => f.rule);
@@ -97,6 +103,54 @@ describe('policy', () => {
       for (const match of ['{namespaces: [default]}', '{serviceAccounts: [default]}', '{names: [other]}', '{images: ["quay.io/acme/agent-evil:*"]}']) {
         expect(gapsOf(privilegedPod, exemption(match)).gaps, match).to.include('privileged');
       }
+    });
+
+    describe('image patterns, matched as parsed references', () => {
+      const podWithImage = (image: string): KubeObject => {
+        const pod = structuredClone(privilegedPod);
+        (pod.spec as { containers: { image: string }[] }).containers[0]!.image = image;
+        return pod;
+      };
+      const exempt = (pattern: string, image: string) => !gapsOf(podWithImage(image), exemption(`{images: [${JSON.stringify(pattern)}]}`)).gaps.includes('privileged');
+      const cases: [string, string, boolean][] = [
+        // A short name is docker.io/library/...: its star never reaches into another registry's host.
+        ['nginx*', 'nginx', true],
+        ['nginx*', 'nginx:1.27', true],
+        ['nginx*', 'docker.io/library/nginx-unprivileged:1.27', true],
+        ['nginx*', 'nginx.evil.example/payload', false],
+        ['nginx*', 'nginx.evil.example/nginx', false],
+        ['nginx*', 'ghcr.io/nginx/nginx', false],
+        ['docker.io/nginx', 'index.docker.io/library/nginx:1', true],
+        // Tags and digests are matched only when the pattern names them.
+        ['nginx:1.*', 'nginx:1.27', true],
+        ['nginx:1.*', 'nginx:2.0', false],
+        ['nginx:latest', 'nginx', true],
+        [`nginx@sha256:${'ab'.repeat(32)}`, `nginx:1.27@sha256:${'ab'.repeat(32)}`, true],
+        [`nginx@sha256:${'ab'.repeat(32)}`, `nginx@sha256:${'cd'.repeat(32)}`, false],
+        // A registry port is not a tag; a host glob matches within the host.
+        ['localhost:5000/*', 'localhost:5000/team/app:1', true],
+        ['localhost:5000/*', 'localhost:5001/team/app:1', false],
+        ['*.example.com/team/*', 'registry.example.com/team/app', true],
+        ['*.example.com/team/*', 'registry.example.com.evil.io/team/app', false],
+        ['*', 'anything.example/at/all:1', true],
+        // An image that does not parse is exempted by nothing but `*`.
+        ['quay.io/acme/*', 'quay.io/acme/Agent', false],
+      ];
+      for (const [pattern, image, expected] of cases) {
+        it(`${JSON.stringify(pattern)} ${expected ? 'exempts' : 'does not exempt'} ${JSON.stringify(image)}`, () => {
+          expect(exempt(pattern, image)).to.equal(expected);
+        });
+      }
+
+      it('match without backtracking: patterns of many stars against long values finish at once', () => {
+        // The regex these replaced backtracked: seconds for a 200 KB image, and without end here.
+        expect(exempt(`quay.io/${'a*'.repeat(200)}b`, `quay.io/${'a'.repeat(250)}`)).to.equal(false);
+        expect(exempt('*', 'a'.repeat(200_000))).to.equal(true);
+        const longName = structuredClone(privilegedPod);
+        longName.metadata!.name = 'a'.repeat(200_000);
+        expect(gapsOf(longName, exemption(`{names: ["${'a*'.repeat(30)}b"]}`)).gaps).to.include('privileged');
+        expect(gapsOf(longName, exemption(`{names: ["${'a*'.repeat(30)}"]}`)).gaps).not.to.include('privileged');
+      });
     });
 
     it('apply through their expiry day and stop after it, saying so', () => {

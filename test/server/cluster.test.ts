@@ -66,18 +66,48 @@ describe('cluster view (client-node informers against a fake API server)', funct
 });
 
 describe('webhook with an unreachable cluster', () => {
-  it('serves from the policy alone and says why in /readyz', async () => {
+  it('is not ready, says why in /readyz, and never lets an unknown namespace mode turn enforce into an allow', async () => {
     const api = await new FakeApiServer().start();
     api.goDown();
     const cluster = connectCluster(api.kubeConfig(), createLogger('error', () => {}));
-    const server = await startTestServer({ cluster });
+    // The chart's policy: audit unless a namespace says otherwise.
+    const server = await startTestServer({ cluster, policy: 'mode: audit\n' });
     try {
       await eventually(() => /networkpolicies: /.test(cluster.status()) && /namespaces: /.test(cluster.status()), 'the failed lists to show');
       const ready = await server.get('/readyz');
-      expect(ready.status).to.equal(200);
+      expect(ready.status).to.equal(503);
       expect((JSON.parse(ready.text) as { cluster: string }).cluster).to.match(/^unavailable: namespaces: the API server answered HTTP 503; networkpolicies: the API server answered HTTP 503$/);
       expect(cluster.networkPolicies('default')).to.equal(undefined);
-      expect((await admitVia(server, '/validate', reviewOf(insecurePod()))).allowed).to.equal(false);
+      // The enforce route needs no cache: the kube-apiserver chose it from the live labels.
+      expect((await admitVia(server, '/validate/enforce', reviewOf(insecurePod()))).allowed).to.equal(false);
+      // The plain route would need the label: no answer, so the webhook's failurePolicy decides.
+      const plain = await server.post('/validate', reviewOf(insecurePod()));
+      expect(plain.status).to.equal(503);
+      expect(plain.text).to.include('the mode of namespace shop is unknown until the cluster view is in sync');
+      expect((await admitVia(server, '/validate/audit', reviewOf(insecurePod()))).allowed).to.equal(true);
+    } finally {
+      await server.close();
+      await api.stop();
+    }
+  });
+
+  it('stops being ready and keeps enforcing when the watch fails after the first list (stale labels)', async () => {
+    const api = await new FakeApiServer().start();
+    api.put(NAMESPACES, namespace('shop', 'enforce'));
+    const cluster = connectCluster(api.kubeConfig(), createLogger('error', () => {}));
+    const server = await startTestServer({ cluster, policy: 'mode: audit\n' });
+    try {
+      await eventually(() => cluster.status() === 'synced', 'the caches to sync');
+      expect((await server.get('/readyz')).status).to.equal(200);
+      api.goDown();
+      await eventually(() => cluster.status().startsWith('unavailable: '), 'the outage to show');
+      expect((await server.get('/readyz')).status).to.equal(503);
+      expect((await admitVia(server, '/validate/enforce', reviewOf(insecurePod(), { namespace: 'shop' }))).allowed).to.equal(false);
+      expect((await server.post('/validate', reviewOf(insecurePod(), { namespace: 'shop' }))).status).to.equal(503);
+      api.comeBack();
+      await eventually(() => cluster.status() === 'synced', 'the watch to resume', 20_000);
+      expect((await server.get('/readyz')).status).to.equal(200);
+      expect((await admitVia(server, '/validate', reviewOf(insecurePod(), { namespace: 'shop' }))).allowed).to.equal(false);
     } finally {
       await server.close();
       await api.stop();

@@ -222,6 +222,71 @@ describe('server: property-based robustness (fast-check)', function () {
     );
   });
 
+  // Oversized and pathological reviews, up to the kube-apiserver's 3 MB: lists far past the
+  // policy's limits, long strings where short ones belong, every container holding a runtime socket.
+  const pathological = fc.record({
+    containers: fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 5_000 })),
+    volumes: fc.oneof(fc.integer({ min: 0, max: 220 }), fc.integer({ min: 0, max: 20_000 })),
+    envPerContainer: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 2_000 })),
+    portsPerContainer: fc.integer({ min: 0, max: 15 }),
+    longString: fc.constantFrom(0, 1_000, 200_000),
+    kind: fc.constantFrom(...Object.keys(WRAP)),
+    endpoint: fc.constantFrom(...ENDPOINTS),
+  });
+  type Pathological = { containers: number; volumes: number; envPerContainer: number; portsPerContainer: number; longString: number; kind: string };
+  /** The sizes actually built: the test's own memory bounds how much of a large list is built. */
+  const built = (p: Pathological): Pathological => ({
+    ...p,
+    envPerContainer: Math.min(p.envPerContainer, Math.floor(60_000 / Math.max(1, p.containers))),
+    longString: p.containers <= 10 ? p.longString : 0,
+  });
+  const pathologicalReview = (p: Pathological): string => {
+    const long = 'a'.repeat(p.longString);
+    const spec = {
+      hostPID: true,
+      containers: Array.from({ length: p.containers }, (_, i) => ({
+        name: `c${i}${long.slice(0, 64)}`,
+        image: i % 2 ? `nginx${long}` : `quay.io/${long}:1`,
+        securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ['SYS_ADMIN'] } },
+        env: Array.from({ length: p.envPerContainer }, (_, j) => ({ name: `DB_PASSWORD_${j}`, value: `hunter2-${j}${long.slice(0, 100)}` })),
+        ports: Array.from({ length: p.portsPerContainer }, (_, j) => ({ containerPort: 1000 + j, hostPort: 1000 + j })),
+        volumeMounts: [{ name: 'sock', mountPath: '/var/run/docker.sock' }],
+      })),
+      volumes: Array.from({ length: p.volumes }, (_, j) => ({ name: j ? `v${j}` : 'sock', hostPath: { path: '/var/run/docker.sock' } })),
+    };
+    const review = reviewOf(WRAP[p.kind]!(spec as unknown as Json));
+    return JSON.stringify(review).slice(0, 3 * 1024 * 1024 - 1);
+  };
+
+  it('answers oversized and pathological reviews with a bounded answer that names any limit passed', async () => {
+    await fc.assert(
+      fc.asyncProperty(pathological, async (drawn) => {
+        const p = { ...built(drawn), endpoint: drawn.endpoint };
+        const body = pathologicalReview(p);
+        const answer = await server.post(p.endpoint, body);
+        if (answer.status !== 200) {
+          // Cut at 3 MB, the JSON no longer parses.
+          expect(answer.status, answer.text).to.equal(400);
+          return;
+        }
+        checkAnswer(answer, body);
+        expect(answer.text.length).to.be.below(96 * 1024);
+        const response = (JSON.parse(answer.text) as { response: { allowed: boolean; status?: { message: string }; warnings?: string[]; patch?: string } }).response;
+        if (response.status) expect(Buffer.byteLength(response.status.message)).to.be.at.most(16384);
+        if (response.patch) expect(Buffer.from(response.patch, 'base64').length).to.be.at.most(65536);
+        const env = p.containers * p.envPerContainer;
+        const lists = p.containers * (p.portsPerContainer + 1 + 1);
+        const over = p.containers > 100 || p.volumes > 200 || env > 1000 || lists > 1000;
+        if (over) {
+          const said = response.status?.message ?? response.warnings?.join('\n') ?? '';
+          expect(said, p.endpoint).to.match(/not judged, \d+ [A-Za-z ,]+, more than limits\.max\w+ \(\d+\) allows/);
+          expect(response.allowed).to.equal(/audit/.test(p.endpoint));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('is still alive afterwards and logged no internal error', async () => {
     expect((await server.get('/healthz')).status).to.equal(200);
     expect(server.logs().filter((l) => l.level === 'error')).to.deep.equal([]);

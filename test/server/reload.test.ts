@@ -1,7 +1,7 @@
 // Files the server watches: the policy (a broken one is refused, the last good one stays) and the
 // serving certificate (swapped under load without a failed request), plus the client-certificate
 // check of the API server.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,45 @@ describe('server: policy reload', () => {
     expect(await reloads('failure')).to.equal(1);
   });
 
+  for (const [what, text] of [
+    ['an empty file', ''],
+    ['a comment-only file', '# policy: being rewritten\n'],
+    ['a null document', 'null\n'],
+    ['a ~ document', '~\n'],
+  ]) {
+    it(`refuses ${what}, which would silently mean the embedded default, and keeps the last good policy`, async () => {
+      const policyFile = join(server.dir, 'policy.yaml');
+      writeFileSync(policyFile, 'mode: enforce\ngaps:\n  unverified-image:\n    allowedRegistries: [registry.example.com]\n');
+      await eventually(async () => (await reloads('success')) === 1, 'the allow-list to load');
+      writeFileSync(policyFile, text!);
+      await eventually(async () => (await reloads('failure')) === 1, 'the empty document to be refused');
+      expect(server.logs().find((l) => l.msg === 'policy reload refused; the last good policy stays in force')?.error).to.match(/policy\.yaml: the policy is empty/);
+      const denial = await admitVia(server, '/validate', reviewOf(insecurePod()));
+      expect(denial.status?.message).to.include('registry-not-allowed');
+    });
+  }
+
+  it('never puts a half-written file in force: it waits until the file stops changing, and says which content is in force', async () => {
+    const policyFile = join(server.dir, 'policy.yaml');
+    // Cut after its first three lines, the file turns privileged off; whole, it denies privileged containers.
+    const whole = 'gaps:\n  privileged:\n    action: off\n    rules:\n      privileged/privileged-container: { action: deny }\n';
+    const firstPart = whole.split('\n').slice(0, 3).join('\n') + '\n';
+    writeFileSync(policyFile, firstPart);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    writeFileSync(policyFile, whole);
+    await eventually(async () => (await reloads('success')) === 1, 'the whole file to load');
+    const sha256 = createHash('sha256').update(whole).digest('hex').slice(0, 16);
+    const reloaded = server.logs().filter((l) => l.msg === 'policy reloaded');
+    expect(reloaded.map((l) => l.sha256)).to.deep.equal([sha256]);
+    expect((await admitVia(server, '/validate', reviewOf(insecurePod()))).status?.message).to.include('privileged/privileged-container');
+    expect(metricValue((await server.get('/metrics')).text, 'gapguard_policy_info', { sha256 })).to.equal(1);
+    expect((JSON.parse((await server.get('/readyz')).text) as { policy: { sha256: string } }).policy.sha256).to.equal(sha256);
+    // Written again with the same content: nothing to reload.
+    writeFileSync(policyFile, whole);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await reloads('success')).to.equal(1);
+  });
+
   it('keeps the last good policy when the file disappears', async () => {
     rmSync(join(server.dir, 'policy.yaml'));
     await eventually(async () => (await reloads('failure')) === 1, 'the failed reload to be counted');
@@ -90,6 +129,17 @@ describe('server: startup errors', () => {
     );
     expect(err).to.be.instanceOf(PolicyError);
     expect((err as Error).message).to.include('broken.yaml:1: mode:');
+  });
+
+  it('refuses to start on an empty policy file', async () => {
+    const policyFile = join(dir, 'empty.yaml');
+    writeFileSync(policyFile, '# nothing yet\n');
+    const err = await start({ policyFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(PolicyError);
+    expect((err as Error).message).to.include('empty.yaml: the policy is empty');
   });
 
   it('refuses to start on a certificate that does not match its key', async () => {
@@ -188,6 +238,31 @@ describe('server: client certificates (--client-ca)', () => {
     expect(JSON.parse(anonymous.text)).to.have.property('error').that.match(/client certificate signed by the configured client CA is required/);
     const authenticated = await send({ port: server.port, ca: server.ca, path: '/validate', body: JSON.stringify(review), ...client });
     expect(admissionResponse(authenticated, review.request.uid).allowed).to.equal(false);
+  });
+
+  it('with client names set, answers only a certificate for one of them, whatever else the CA signed', async () => {
+    const caDir = join(server.dir, 'certs');
+    const sign = async (cn: string, dns?: string) => {
+      const signed = await generate([{ name: 'commonName', value: cn }], {
+        keyType: 'ec',
+        algorithm: 'sha256',
+        ca: { cert: readFileSync(join(caDir, 'ca.crt'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') },
+        extensions: [{ name: 'extKeyUsage', clientAuth: true }, ...(dns ? [{ name: 'subjectAltName' as const, altNames: [{ type: 2 as const, value: dns }] }] : [])],
+      });
+      return { cert: Buffer.from(signed.cert), key: Buffer.from(signed.private) };
+    };
+    const restricted = await startTestServer({ clientCaFile: join(caDir, 'ca.crt'), clientNames: ['kube-apiserver', 'apiserver.example.com'] });
+    try {
+      const review = reviewOf(insecurePod());
+      const post = (who: { cert: Buffer; key: Buffer }) => send({ port: restricted.port, ca: restricted.ca, path: '/validate', body: JSON.stringify(review), ...who });
+      const stranger = await post(await sign('some-pod'));
+      expect(stranger.status).to.equal(401);
+      expect(JSON.parse(stranger.text)).to.have.property('error').that.match(/not for a name the server accepts \(kube-apiserver, apiserver\.example\.com\)/);
+      expect(admissionResponse(await post(client), review.request.uid).allowed).to.equal(false);
+      expect(admissionResponse(await post(await sign('other', 'apiserver.example.com')), review.request.uid).allowed).to.equal(false);
+    } finally {
+      await restricted.close();
+    }
   });
 
   it('keeps probes and metrics open to clients without a certificate', async () => {

@@ -118,7 +118,7 @@ and requires DNS-1123 path segments for Services.
 {{- $root := .root -}}
 {{- $values := $root.Values -}}
 {{- $enforce := eq .route "enforce" -}}
-{{- $path := printf "/%s%s" .endpoint (ternary "" "/audit" $enforce) -}}
+{{- $path := printf "/%s/%s" .endpoint .route -}}
 {{- $caBundle := include "gapguard.caBundle" $root -}}
 - name: {{ printf "%s.%s.gapguard.io" .route .endpoint }}
   admissionReviewVersions: [v1]
