@@ -4,7 +4,7 @@
 // counted before anything else is done with the object, and counting stops at the first limit
 // passed, so the cost of the check is bounded by the limits too.
 import type { ReviewLimits } from '../policy/types.js';
-import { CONTAINER_LISTS, isObject, rawPodSpec, type KubeObject } from '../workloads/locate.js';
+import { CONTAINER_LISTS, isObject, podTemplateLabels, rawPodSpec, type KubeObject } from '../workloads/locate.js';
 
 function lengthOf(v: unknown): number {
   return Array.isArray(v) ? v.length : 0;
@@ -14,6 +14,46 @@ const STATUS_LISTS = ['initContainerStatuses', 'containerStatuses', 'ephemeralCo
 
 function passed(count: number, what: string, limit: keyof ReviewLimits, limits: ReviewLimits): string | undefined {
   return count > limits[limit] ? `${count} ${what}, more than limits.${limit} (${limits[limit]}) allows` : undefined;
+}
+
+/** Fields of free text that no check reads: an inline script in `args` may well be long. */
+const FREE_TEXT: ReadonlySet<string> = new Set(['command', 'args', 'lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe']);
+
+/**
+ * The first string of the pod spec, or key or value of the pod's labels, longer than the limits
+ * allow (env names and values have their own limits: values hold certificates and JSON documents,
+and a name is split into words, the costliest reading of a string), as a sentence
+ * that names the field but never shows the string. One pass with its own stack: no recursion that
+ * a deeply nested body could overflow.
+ */
+function longString(spec: Record<string, unknown>, labels: unknown, limits: ReviewLimits): string | undefined {
+  const stack: { node: unknown; key: string; envEntry: boolean }[] = [{ node: spec, key: 'spec', envEntry: false }];
+  if (isObject(labels)) {
+    const count = Object.keys(labels).length;
+    if (count > limits.maxLabels) return `${count} labels, more than limits.maxLabels (${limits.maxLabels}) allows`;
+    stack.push({ node: labels, key: 'labels', envEntry: false });
+  }
+  while (stack.length) {
+    const { node, key, envEntry } = stack.pop()!;
+    if (typeof node === 'string') {
+      const [limit, max] = !envEntry
+        ? (['maxStringLength', limits.maxStringLength] as const)
+        : key === 'value'
+          ? (['maxEnvValueLength', limits.maxEnvValueLength] as const)
+          : key === 'name'
+            ? (['maxEnvNameLength', limits.maxEnvNameLength] as const)
+            : (['maxStringLength', limits.maxStringLength] as const);
+      if (node.length > max) return `a string of ${node.length} characters in a field "${key.slice(0, 40)}", more than limits.${limit} (${max}) allows`;
+    } else if (Array.isArray(node)) {
+      for (const item of node) stack.push({ node: item, key, envEntry: key === 'env' });
+    } else if (isObject(node)) {
+      for (const [k, v] of Object.entries(node)) {
+        if (k.length > limits.maxStringLength) return `a field name of ${k.length} characters, more than limits.maxStringLength (${limits.maxStringLength}) allows`;
+        if (!FREE_TEXT.has(k)) stack.push({ node: v, key: k, envEntry });
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -48,6 +88,7 @@ export function overLimit(object: KubeObject, limits: ReviewLimits): string | un
   }
   return (
     passed(env, 'env and envFrom entries', 'maxEnvEntries', limits) ??
-    passed(entries, 'ports, volumeMounts and capabilities entries', 'maxContainerListEntries', limits)
+    passed(entries, 'ports, volumeMounts and capabilities entries', 'maxContainerListEntries', limits) ??
+    longString(spec, podTemplateLabels(object), limits)
   );
 }

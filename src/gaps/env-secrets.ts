@@ -93,7 +93,8 @@ const FILE_PATH = /^(?:\/|\.{1,2}\/|~\/)[\w.@-]*(?:\/[\w.@-]*)*$/;
  * after the scheme word, so that a run of spaces can be read only one way (no backtracking blow-up).
  */
 const REFERENCES_ONLY = /^(?:(?:Bearer|Basic|Token) )?(?:\$\([A-Za-z_][\w.-]*\)|\$\{[A-Za-z_]\w*\}|[\s:/@;,=.-])+$/;
-const URL_WITHOUT_USERINFO = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s@]*$/;
+// The scheme is bounded like the one in CREDENTIAL_FORMATS: a long value without `://` is ruled out in 32 characters.
+const URL_WITHOUT_USERINFO = /^[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s@]*$/;
 
 /** Whether a value under a name of this kind could itself be the credential. */
 function couldBeCredential(kind: NameKind, value: string): boolean {

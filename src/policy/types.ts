@@ -47,6 +47,14 @@ export interface ReviewLimits {
   maxEnvEntries: number;
   /** Other list entries of all containers together: ports, volumeMounts, capabilities add and drop. */
   maxContainerListEntries: number;
+  /** Labels of the pods (what NetworkPolicies select them by). */
+  maxLabels: number;
+  /** Longest string (or field name) of the pod spec and its labels; env names and values, commands, args and probes aside. */
+  maxStringLength: number;
+  /** Longest env name. */
+  maxEnvNameLength: number;
+  /** Longest env value. */
+  maxEnvValueLength: number;
   /** Findings an answer lists; the rest are counted, not listed. */
   maxFindings: number;
   /** Longest denial message, in bytes. */

@@ -102,10 +102,20 @@ function containerStatuses(status: unknown, containers: readonly ContainerRef[])
   return refs;
 }
 
+function templatePathOf(obj: KubeObject): Segment[] | undefined {
+  return typeof obj.kind === 'string' ? POD_TEMPLATE_PATHS.get(obj.kind) : undefined;
+}
+
 /** The pod spec of a judged kind as it is, before any shape check; undefined for other kinds. */
 export function rawPodSpec(obj: KubeObject): unknown {
-  const templatePath = typeof obj.kind === 'string' ? POD_TEMPLATE_PATHS.get(obj.kind) : undefined;
+  const templatePath = templatePathOf(obj);
   return templatePath && at(obj, [...templatePath, 'spec']);
+}
+
+/** The labels of a judged kind's pods as they are (what NetworkPolicies select them by); undefined for other kinds. */
+export function podTemplateLabels(obj: KubeObject): unknown {
+  const templatePath = templatePathOf(obj);
+  return templatePath && at(obj, [...templatePath, 'metadata', 'labels']);
 }
 
 /**

@@ -16,7 +16,9 @@ describe('review limits', function () {
   this.timeout(30_000);
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ policy: 'limits: { maxContainers: 10, maxVolumes: 5, maxEnvEntries: 20, maxContainerListEntries: 20, maxFindings: 3, maxMessageBytes: 2048, maxPatchBytes: 1024 }\n' });
+    server = await startTestServer({
+      policy: 'limits: { maxContainers: 10, maxVolumes: 5, maxEnvEntries: 20, maxContainerListEntries: 20, maxLabels: 4, maxStringLength: 300, maxEnvNameLength: 40, maxEnvValueLength: 500, maxFindings: 3, maxMessageBytes: 2048, maxPatchBytes: 1024 }\n',
+    });
   });
   after(() => server.close());
 
@@ -26,6 +28,11 @@ describe('review limits', function () {
     ['volumes', { containers: containers(1), volumes: Array.from({ length: 6 }, (_, i) => ({ name: `v${i}`, hostPath: { path: '/var/run/docker.sock' } })) }, /6 volumes, more than limits\.maxVolumes \(5\)/],
     ['env entries', { containers: containers(3, { env: Array.from({ length: 7 }, (_, i) => ({ name: `DB_PASSWORD_${i}`, value: 'hunter2hunter2' })) }) }, /21 env and envFrom entries, more than limits\.maxEnvEntries \(20\)/],
     ['other container lists', { containers: containers(1, { ports: Array.from({ length: 21 }, (_, i) => ({ containerPort: i + 1, hostPort: i + 1 })) }) }, /21 ports, volumeMounts and capabilities entries, more than limits\.maxContainerListEntries \(20\)/],
+    ['a long string the checks read', { containers: containers(1, { volumeMounts: [{ name: 'v', mountPath: `/${'a'.repeat(400)}` }] }) }, /a string of 401 characters in a field "mountPath", more than limits\.maxStringLength \(300\)/],
+    ['a long hostPath', { containers: containers(1), volumes: [{ name: 'v', hostPath: { path: '/a/'.repeat(200) } }] }, /a string of 600 characters in a field "path", more than limits\.maxStringLength/],
+    ['a long field name', { containers: containers(1, { [`x${'y'.repeat(400)}`]: 1 }) }, /a field name of 401 characters, more than limits\.maxStringLength/],
+    ['a long env name', { containers: containers(1, { env: [{ name: `${'A_'.repeat(30)}PASSWORD`, value: 'x' }] }) }, /a string of 68 characters in a field "name", more than limits\.maxEnvNameLength \(40\)/],
+    ['a long env value', { containers: containers(1, { env: [{ name: 'CONFIG', value: 'c'.repeat(501) }] }) }, /a string of 501 characters in a field "value", more than limits\.maxEnvValueLength \(500\)/],
   ];
   for (const [what, spec, limit] of cases) {
     it(`enforce denies an object past the limit on ${what}, naming the limit, without judging it`, async () => {
@@ -39,6 +46,24 @@ describe('review limits', function () {
       expect(mutated.patch).to.equal(undefined);
     });
   }
+
+  it('counts the pod labels, and lets free text no check reads (args, probes) be long', async () => {
+    const labelled = podWith({ containers: containers(1) });
+    labelled.metadata!.labels = { a: '1', b: '2', c: '3', d: '4', e: '5' };
+    expect((await admitVia(server, '/validate', reviewOf(labelled))).status?.message).to.match(/5 labels, more than limits\.maxLabels \(4\) allows/);
+    const scripted = hardenedPod();
+    const c = (scripted.spec as { containers: Record<string, unknown>[] }).containers[0]!;
+    c.args = ['-c', 's'.repeat(5000)];
+    c.livenessProbe = { exec: { command: ['sh', '-c', 'p'.repeat(5000)] } };
+    expect((await admitVia(server, '/validate', reviewOf(scripted))).allowed).to.equal(true);
+  });
+
+  it('never shows the long string it refuses', async () => {
+    const secret = `S3cr3t${'q'.repeat(600)}`;
+    const answer = await server.post('/validate', reviewOf(podWith({ containers: containers(1, { env: [{ name: 'TOKEN', value: secret }] }) })));
+    expect(answer.text).to.match(/maxEnvValueLength/).and.not.include('S3cr3t');
+    expect(server.logText()).to.not.include('S3cr3t');
+  });
 
   it('audit allows an object past a limit, with a warning that names it', async () => {
     const answer = await admitVia(server, '/validate/audit', reviewOf(podWith({ containers: containers(11) })));
