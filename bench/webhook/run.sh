@@ -2,6 +2,8 @@
 # Webhook benchmark: gapguard /validate next to a no-op node:https server and a no-op Express server
 # with express.json, then a soak of gapguard alone. Installs wrk (Debian) when missing.
 # Usage: bash bench/webhook/run.sh        (RUNS, RUN_SECONDS, SOAK_SECONDS override the defaults)
+#        bash bench/webhook/run.sh worst-case   the worst review under the policy's limits, and
+#                                               normal reviews while one client sends it (RUNS, RUN_SECONDS)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v wrk >/dev/null; then
@@ -9,4 +11,5 @@ if ! command -v wrk >/dev/null; then
   $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
 fi
 npx tsc -p tsconfig.json
+if [ "${1:-}" = worst-case ]; then exec node dist/bench/webhook/worst-case.js; fi
 exec node dist/bench/webhook/run.js

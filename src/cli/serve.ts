@@ -15,8 +15,8 @@ const DEFAULT_LOOKUP_BUDGET_MS = 1500;
 const USAGE = `Usage: gapguard serve [options]
 
 Runs the admission webhook over HTTPS: POST /validate and /mutate (AdmissionReview v1; the
-/validate/audit and /mutate/audit routes, or ?mode=audit, never deny or patch), GET /healthz,
-/readyz and /metrics.
+/validate/audit and /mutate/audit routes, or ?mode=audit, never deny or patch; /validate/enforce
+and /mutate/enforce always enforce), GET /healthz, /readyz and /metrics.
 
 Options:
   --host HOST              address to listen on (default 127.0.0.1)

@@ -128,11 +128,11 @@ describe('chart: the in-cluster server', () => {
     expect(c.resources).to.deep.equal({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } });
   });
 
-  it('takes an optional priority class and client CA', async () => {
-    expect(deployment(objects).template.spec).not.to.have.property('priorityClassName');
-    const custom = await render({ values: { priorityClassName: 'system-cluster-critical', server: { clientCAConfigMap: 'apiserver-client-ca' } } });
+  it('takes a priority class of its own and an optional client CA', async () => {
+    expect(deployment(objects).template.spec.priorityClassName).to.equal('system-cluster-critical');
+    const custom = await render({ values: { priorityClassName: 'webhooks', server: { clientCAConfigMap: 'apiserver-client-ca' } } });
     const spec = deployment(custom).template.spec;
-    expect(spec.priorityClassName).to.equal('system-cluster-critical');
+    expect(spec.priorityClassName).to.equal('webhooks');
     const c = spec.containers[0]!;
     expect(c.args).to.include(`--client-ca=${mountPathOf(c, 'client-ca')}/ca.crt`);
     expect(spec.volumes.find((v) => v.name === 'client-ca')!.configMap!.name).to.equal('apiserver-client-ca');
