@@ -7,7 +7,7 @@ import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
 import type { Policy, ReviewLimits } from '../policy/types.js';
 import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
 import { JUDGED_KINDS, isObject, objectName, objectNamespace, podImages, type KubeObject } from '../workloads/locate.js';
-import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, MAX_WARNING_LENGTH, warningText, type PlacedFinding } from './messages.js';
+import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, shortWarning, warningText, type PlacedFinding } from './messages.js';
 import { overLimit } from './limits.js';
 import { placeOf } from './place.js';
 import { BadReviewError, describe } from './review.js';
@@ -214,7 +214,7 @@ function notJudged(reason: string, mode: Exclude<AdmissionMode, 'off'>, subject:
   const response: AdmissionResponse =
     mode === 'enforce'
       ? { uid, allowed: false, auditAnnotations: annotations, status: { code: 403, reason: 'Forbidden', message: `gapguard denied ${subject}: not judged, ${reason}` } }
-      : { uid, allowed: true, auditAnnotations: annotations, warnings: [`${AUDIT_WOULD_DENY}not judged, ${reason}`.slice(0, MAX_WARNING_LENGTH)] };
+      : { uid, allowed: true, auditAnnotations: annotations, warnings: [shortWarning(`${AUDIT_WOULD_DENY}not judged, ${reason}`)] };
   return { response, decision: mode === 'enforce' ? 'deny' : 'audit', findings: [], overLimit: reason };
 }
 

@@ -24,9 +24,13 @@ function where(place: FindingPlace): string {
   return place.container === undefined ? place.field : `container "${place.container}" ${place.field}`.trimEnd();
 }
 
-export function warningText(prefix: string, { finding, place }: PlacedFinding): string {
-  const text = `${prefix}${finding.rule}: ${where(place)}${finding.detail ? `, ${finding.detail}` : ''}`;
+/** A warning cut to what the API server keeps whole. */
+export function shortWarning(text: string): string {
   return text.length < MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 2)}…`;
+}
+
+export function warningText(prefix: string, { finding, place }: PlacedFinding): string {
+  return shortWarning(`${prefix}${finding.rule}: ${where(place)}${finding.detail ? `, ${finding.detail}` : ''}`);
 }
 
 /** Warnings in order, capped so that the API server keeps all of them. */

@@ -3,7 +3,7 @@
 // literal piece between stars is found once, left to right, so a match costs one pass over the value.
 // Images are matched as parsed references, never as raw strings: `nginx*` on the raw string
 // would exempt `nginx.evil.example/payload`, an image from another registry.
-import { parseImageReference } from '../images/reference.js';
+import { canonicalRegistryHost, parseImageReference } from '../images/reference.js';
 
 /** Whether `value` matches `pattern`, where `*` matches any run of characters, none included. */
 export function globMatch(pattern: string, value: string): boolean {
@@ -36,8 +36,8 @@ const DEFAULT_REGISTRY = 'docker.io';
 
 /**
  * An image pattern split like a reference (images/reference.ts), stars kept: the first path segment
- * names a registry only if it has a dot or a colon or is `localhost`; otherwise the registry is
- * docker.io, where a single name lives under `library/`.
+ * names a registry only if it has a dot or a colon, is `localhost` or has upper case; otherwise the
+ * registry is docker.io, where a single name lives under `library/`.
  */
 function parsePattern(pattern: string): ImagePattern {
   let name = pattern;
@@ -58,8 +58,8 @@ function parsePattern(pattern: string): ImagePattern {
   const slash = name.indexOf('/');
   if (slash >= 0) {
     const first = name.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost') {
-      registry = first === 'index.docker.io' ? DEFAULT_REGISTRY : first;
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+      registry = canonicalRegistryHost(first);
       repository = name.slice(slash + 1);
     }
   }

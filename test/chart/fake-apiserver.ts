@@ -15,6 +15,7 @@ const KINDS: Record<string, Record<string, [string, boolean]>> = {
     ConfigMap: ['configmaps', true],
     ServiceAccount: ['serviceaccounts', true],
     Service: ['services', true],
+    ResourceQuota: ['resourcequotas', true],
   },
   'apps/v1': { Deployment: ['deployments', true] },
   'policy/v1': { PodDisruptionBudget: ['poddisruptionbudgets', true] },
@@ -23,6 +24,8 @@ const KINDS: Record<string, Record<string, [string, boolean]>> = {
   'admissionregistration.k8s.io/v1': {
     MutatingWebhookConfiguration: ['mutatingwebhookconfigurations', false],
     ValidatingWebhookConfiguration: ['validatingwebhookconfigurations', false],
+    ValidatingAdmissionPolicy: ['validatingadmissionpolicies', false],
+    ValidatingAdmissionPolicyBinding: ['validatingadmissionpolicybindings', false],
   },
 };
 

@@ -24,7 +24,11 @@ describe('manifests/', () => {
     const volumes = (find(objects, 'Deployment').spec as { template: { spec: { volumes: { name: string; secret?: { secretName: string } }[] } } })
       .template.spec.volumes;
     expect(volumes.find((v) => v.name === 'tls')!.secret!.secretName).to.equal('gapguard-tls');
-    // The webhook configurations come last, so they are created after the server they call.
-    expect(objects.slice(-2).map((o) => o.kind)).to.deep.equal(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    // The webhook configurations come after everything else they need, so they are created after
+    // the server they call (only the mode-label policy, which calls nothing, may follow them).
+    const kinds = objects.map((o) => o.kind);
+    const firstWebhook = kinds.indexOf('MutatingWebhookConfiguration');
+    expect(kinds.slice(firstWebhook).filter((k) => !k.startsWith('ValidatingAdmissionPolicy'))).to.deep.equal(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    expect(firstWebhook).to.be.greaterThan(kinds.indexOf('Deployment'));
   });
 });

@@ -188,6 +188,8 @@ describe('chart: webhook configurations', () => {
       'ConfigMap',
       'MutatingWebhookConfiguration',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
   });
