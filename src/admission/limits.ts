@@ -22,7 +22,7 @@ const FREE_TEXT: ReadonlySet<string> = new Set(['command', 'args', 'lifecycle', 
 /**
  * The first string of the pod spec, or key or value of the pod's labels, longer than the limits
  * allow (env names and values have their own limits: values hold certificates and JSON documents,
-and a name is split into words, the costliest reading of a string), as a sentence
+and are scanned for credential formats, a name is split into words), as a sentence
  * that names the field but never shows the string. One pass with its own stack: no recursion that
  * a deeply nested body could overflow.
  */
@@ -33,16 +33,17 @@ function longString(spec: Record<string, unknown>, labels: unknown, limits: Revi
     if (count > limits.maxLabels) return `${count} labels, more than limits.maxLabels (${limits.maxLabels}) allows`;
     stack.push({ node: labels, key: 'labels', envEntry: false });
   }
+  // Every env value is scanned for credential formats: their total is what costs.
+  let envValues = 0;
   while (stack.length) {
     const { node, key, envEntry } = stack.pop()!;
     if (typeof node === 'string') {
-      const [limit, max] = !envEntry
-        ? (['maxStringLength', limits.maxStringLength] as const)
-        : key === 'value'
-          ? (['maxEnvValueLength', limits.maxEnvValueLength] as const)
-          : key === 'name'
-            ? (['maxEnvNameLength', limits.maxEnvNameLength] as const)
-            : (['maxStringLength', limits.maxStringLength] as const);
+      if (envEntry && key === 'value') {
+        envValues += node.length;
+        if (envValues > limits.maxEnvValuesLength) return `env values of more than ${limits.maxEnvValuesLength} characters together, more than limits.maxEnvValuesLength allows`;
+        continue;
+      }
+      const [limit, max] = envEntry && key === 'name' ? (['maxEnvNameLength', limits.maxEnvNameLength] as const) : (['maxStringLength', limits.maxStringLength] as const);
       if (node.length > max) return `a string of ${node.length} characters in a field "${key.slice(0, 40)}", more than limits.${limit} (${max}) allows`;
     } else if (Array.isArray(node)) {
       for (const item of node) stack.push({ node: item, key, envEntry: key === 'env' });

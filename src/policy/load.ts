@@ -58,7 +58,7 @@ const LIMIT_RANGES: Record<keyof ReviewLimits, [number, number]> = {
   maxLabels: [1, 10_000],
   maxStringLength: [256, 1024 * 1024],
   maxEnvNameLength: [32, 64 * 1024],
-  maxEnvValueLength: [256, 3 * 1024 * 1024],
+  maxEnvValuesLength: [1024, 3 * 1024 * 1024],
   maxFindings: [1, 10_000],
   maxMessageBytes: [1024, 1024 * 1024],
   maxPatchBytes: [1024, 1024 * 1024],

@@ -53,8 +53,8 @@ export interface ReviewLimits {
   maxStringLength: number;
   /** Longest env name. */
   maxEnvNameLength: number;
-  /** Longest env value. */
-  maxEnvValueLength: number;
+  /** Characters of all env values of the object together (each is scanned for credential formats). */
+  maxEnvValuesLength: number;
   /** Findings an answer lists; the rest are counted, not listed. */
   maxFindings: number;
   /** Longest denial message, in bytes. */

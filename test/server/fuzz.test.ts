@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
+import { defaultPolicy } from '../../src/policy/load.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { fixablePod, hardenedPod, insecureDeployment, insecurePod } from '../admission/objects.js';
 import { reviewOf, startTestServer, type HttpAnswer, type TestServer } from './harness.js';
@@ -225,8 +226,8 @@ describe('server: property-based robustness (fast-check)', function () {
   // Oversized and pathological reviews, up to the kube-apiserver's 3 MB: lists far past the
   // policy's limits, long strings where short ones belong, every container holding a runtime socket.
   const pathological = fc.record({
-    containers: fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 5_000 })),
-    volumes: fc.oneof(fc.integer({ min: 0, max: 220 }), fc.integer({ min: 0, max: 20_000 })),
+    containers: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 5_000 })),
+    volumes: fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 20_000 })),
     envPerContainer: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 2_000 })),
     portsPerContainer: fc.integer({ min: 0, max: 15 }),
     longString: fc.constantFrom(0, 1_000, 200_000),
@@ -259,6 +260,7 @@ describe('server: property-based robustness (fast-check)', function () {
   };
 
   it('answers oversized and pathological reviews with a bounded answer that names any limit passed', async () => {
+    const limits = defaultPolicy().limits;
     await fc.assert(
       fc.asyncProperty(pathological, async (drawn) => {
         const p = { ...built(drawn), endpoint: drawn.endpoint };
@@ -272,11 +274,11 @@ describe('server: property-based robustness (fast-check)', function () {
         checkAnswer(answer, body);
         expect(answer.text.length).to.be.below(96 * 1024);
         const response = (JSON.parse(answer.text) as { response: { allowed: boolean; status?: { message: string }; warnings?: string[]; patch?: string } }).response;
-        if (response.status) expect(Buffer.byteLength(response.status.message)).to.be.at.most(16384);
-        if (response.patch) expect(Buffer.from(response.patch, 'base64').length).to.be.at.most(65536);
+        if (response.status) expect(Buffer.byteLength(response.status.message)).to.be.at.most(limits.maxMessageBytes);
+        if (response.patch) expect(Buffer.from(response.patch, 'base64').length).to.be.at.most(limits.maxPatchBytes);
         const env = p.containers * p.envPerContainer;
         const lists = p.containers * (p.portsPerContainer + 1 + 1);
-        const over = p.containers > 100 || p.volumes > 200 || env > 1000 || lists > 1000;
+        const over = p.containers > limits.maxContainers || p.volumes > limits.maxVolumes || env > limits.maxEnvEntries || lists > limits.maxContainerListEntries;
         if (over) {
           const said = response.status?.message ?? response.warnings?.join('\n') ?? '';
           // A warning is cut at 120 characters; the denial says it whole.
