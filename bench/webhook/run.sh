@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Webhook benchmark: gapguard /validate next to a no-op node:https server and a no-op Express server
+# Webhook benchmark: gapguard /validate next to no-op node:https servers (one that parses the review with JSON.parse, the floor; one that does not) and a no-op Express server
 # with express.json, then a soak of gapguard alone. Installs wrk (Debian) when missing.
 # Usage: bash bench/webhook/run.sh        (RUNS, RUN_SECONDS, SOAK_SECONDS override the defaults)
 #        bash bench/webhook/run.sh worst-case   the worst review under the policy's limits, and
