@@ -49,9 +49,10 @@ function goInteger(text: string): bigint {
 export function resolvePlain(text: string): unknown {
   if (text === '') return null;
   const c = text.charCodeAt(0);
+  const numeric = (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46;
   // Only words of null/bool/inf/nan and numbers resolve; everything else is a string.
+  if (!numeric) return text.length <= 5 && WORDS.has(text) ? WORDS.get(text) : text;
   if (text.length <= 6 && WORDS.has(text)) return WORDS.get(text);
-  if (!((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46)) return text;
   const plain = text.includes('_') ? text.replace(/_/g, '') : text;
   if (GO_INT.test(plain)) {
     const value = goInteger(plain);
@@ -110,15 +111,17 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
 /** Builds one mapping pair by pair with kubectl's merge-key rules and gapguard's duplicate-key check. */
 export class MappingBuilder {
   readonly value: Record<string, unknown> = {};
-  private readonly explicit = new Set<string>();
+  /** Keys whose value a merge gave (an explicit key may replace those); most mappings have none. */
+  private merged: Set<string> | undefined;
 
   /** An explicit `key: value` pair. */
   set(key: string, value: unknown, offset: number): void {
-    if (this.explicit.has(key)) throw new KubeYamlError(`duplicate mapping key "${key.slice(0, 80)}"`, offset);
-    this.explicit.add(key);
+    if (hasOwn(this.value, key) && !this.merged?.delete(key)) throw new KubeYamlError(`duplicate mapping key "${key.slice(0, 80)}"`, offset);
     setKey(this.value, key, value);
   }
 
@@ -133,7 +136,7 @@ export class MappingBuilder {
         setKey(this.value, key, value);
         // A key merged in after an explicit one replaces it (go-yaml v2 reads in order); a later
         // explicit key may again replace the merged one.
-        this.explicit.delete(key);
+        (this.merged ??= new Set()).add(key);
       }
     }
   }
