@@ -122,9 +122,11 @@ async function main(): Promise<void> {
     const pid = server.pid!;
     for (let attempt = 0; ; attempt++) {
       try {
-        if ((await post(agent, ca, '/validate', normal)).status === 200) break;
-      } catch {
-        if (attempt > 100) throw new Error('gapguard did not start');
+        const status = (await post(agent, ca, '/validate', normal)).status;
+        if (status === 200) break;
+        throw new Error(`gapguard answered ${status}`);
+      } catch (err) {
+        if (attempt > 300) throw new Error(`gapguard did not start: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
