@@ -21,7 +21,8 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
 const IN_PROCESS_SAMPLES = 15;
 const SERVER_SAMPLES = 40;
-const PORT = 18474;
+// run.ts uses 18471 to 18474.
+const PORT = 18479;
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'gapguard-bench-worst-'));
