@@ -2,10 +2,10 @@
 // never sent to gapguard), the server back, and the serving certificate and CA rotated under load.
 import { expect } from 'chai';
 import { readFileSync, renameSync, copyFileSync } from 'node:fs';
-import { ApiClient } from './support/api.js';
 import { makeCa, makeServingPair } from './support/certs.js';
 import { readyz, sleep } from './support/gapguard.js';
 import { apply, createNamespace, eventually, exists, uniqueName, warnings } from './support/kube.js';
+import { startLoad } from './support/load.js';
 import { pod, type PodSpec } from './support/objects.js';
 import { chartDir } from './support/paths.js';
 import { env, helm, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
@@ -122,50 +122,4 @@ function swapFiles(from: { certFile: string; keyFile: string }, to: { certFile: 
     copyFileSync(src, `${dst}.new`);
     renameSync(`${dst}.new`, dst);
   }
-}
-
-interface Load {
-  created: number;
-  failures: string[];
-  /** Answers by HTTP status. */
-  statuses: Record<string, number>;
-  stop(): Promise<void>;
-}
-
-interface LoadOptions {
-  /** Made to the clean Pod; without it every create should succeed. */
-  change?: (spec: PodSpec) => void;
-  dryRun?: boolean;
-}
-
-/** `workers` loops creating Pods in the namespace through the apiserver until stopped. */
-function startLoad(namespace: string, workers: number, options: LoadOptions = {}): Load {
-  const e = env();
-  const client = new ApiClient({ server: e.apiServer, caFile: e.apiServerCaFile, token: e.token, maxSockets: workers });
-  let running = true;
-  const load = {
-    created: 0,
-    failures: [] as string[],
-    statuses: {} as Record<string, number>,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      client.close();
-    },
-  };
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const manifest = pod('load', options.change);
-      (manifest.metadata as Record<string, unknown>) = { generateName: 'load-', labels: { app: 'load' } };
-      try {
-        const r = await client.send('POST', `/api/v1/namespaces/${namespace}/pods${options.dryRun ? '?dryRun=All' : ''}`, manifest);
-        load.statuses[r.status] = (load.statuses[r.status] ?? 0) + 1;
-        if (r.status === 201) load.created++;
-        else load.failures.push(`${r.status} ${r.body.slice(0, 400)}`);
-      } catch (err) {
-        load.failures.push((err as Error).message);
-      }
-    }
-  });
-  return load;
 }

@@ -9,5 +9,8 @@ import (
 	_ "go.etcd.io/etcd/server/v3"                     // etcd
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"          // kube-apiserver
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager" // kube-controller-manager
+	_ "k8s.io/kubernetes/cmd/kube-proxy"              // kube-proxy (the node)
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"          // kube-scheduler
 	_ "k8s.io/kubernetes/cmd/kubectl"                 // kubectl (k8s.io/kubectl/pkg/cmd)
+	_ "k8s.io/kubernetes/cmd/kubelet"                 // kubelet (the node)
 )

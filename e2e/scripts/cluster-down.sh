@@ -4,7 +4,8 @@
 #
 # Usage: e2e/scripts/cluster-down.sh <workdir>
 #
-# Stops kube-controller-manager, kube-apiserver, then etcd: SIGTERM to each one's process group
+# First the node, when there is one (node-down.sh: the kubelet, containers, containerd, and every
+# change it made to the host). Then stops kube-controller-manager, kube-apiserver, then etcd: SIGTERM to each one's process group
 # (cluster-up starts each in its own session), SIGKILL after GAPGUARD_E2E_STOP_TIMEOUT seconds
 # (default 15). A pid is only signalled while its command line still points into <workdir>, so a
 # stale pid file never hits an unrelated process. As a backstop, any other process whose command line
@@ -25,6 +26,12 @@ if [ ! -d "$1" ]; then
 fi
 wd="$(cd "$1" && pwd)"
 stop_timeout="${GAPGUARD_E2E_STOP_TIMEOUT:-15}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+node_failed=0
+if [ -d "$wd/node" ]; then
+  "$here/node-down.sh" "$wd" || node_failed=1
+fi
 
 # True when pid is alive and its command line refers to this workdir.
 ours() {
@@ -97,6 +104,10 @@ done
 left="$(strays | tr '\n' ' ')"
 if [ -n "${left// /}" ]; then
   log "ERROR: processes still running for $wd: $left"
+  exit 1
+fi
+if [ "$node_failed" = 1 ]; then
+  log "ERROR: the node was not cleaned up completely (see node-down above)"
   exit 1
 fi
 log "stopped; nothing of $wd is running (logs and data left in place)"

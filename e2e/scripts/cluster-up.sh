@@ -2,6 +2,10 @@
 # Starts a real, local Kubernetes control plane for the end-to-end suite:
 #   etcd -> kube-apiserver -> kube-controller-manager, all on 127.0.0.1, no kubelet, no scheduler
 #   (Pods are created by the controllers and admitted by webhooks, but stay Pending).
+# With GAPGUARD_E2E_NODE=1 it also starts a real node (e2e/scripts/node-up.sh: a local registry,
+# containerd + runc, CNI bridge, kubelet, kube-proxy, CoreDNS, kube-scheduler); the apiserver then
+# listens on every address (so Pods reach it at the node's address) and advertises the node's
+# address as the `kubernetes` Service's endpoint.
 #
 # Usage: e2e/scripts/cluster-up.sh <workdir>
 #
@@ -28,9 +32,13 @@
 #   GAPGUARD_E2E_START_TIMEOUT    seconds to wait for each component (default 120)
 #   GAPGUARD_E2E_APISERVER_ARGS   extra kube-apiserver flags, word-split (e.g. "--v=4")
 #   GAPGUARD_E2E_KCM_ARGS         extra kube-controller-manager flags, word-split
+#   GAPGUARD_E2E_NODE             1: start the node too (root only; see node-up.sh)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=node-lib.sh
+. "$here/node-lib.sh"
+with_node="${GAPGUARD_E2E_NODE:-0}"
 
 log() { echo "cluster-up: $*" >&2; }
 
@@ -144,7 +152,7 @@ first_service_ip="$(python3 -c 'import ipaddress,sys; print(next(ipaddress.ip_ne
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,IP:$first_service_ip,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+subjectAltName=IP:127.0.0.1,DNS:localhost,IP:$first_service_ip,IP:$NODE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 EOF
   openssl x509 -req -sha256 -days 3650 -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
     -CAcreateserial -out "$pki/apiserver.crt" -extfile "$pki/apiserver.ext"
@@ -160,6 +168,19 @@ EOF
   printf 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > "$pki/front-proxy-client.ext"
   openssl x509 -req -sha256 -days 3650 -in "$pki/front-proxy-client.csr" -CA "$pki/front-proxy-ca.crt" \
     -CAkey "$pki/front-proxy-ca.key" -CAcreateserial -out "$pki/front-proxy-client.crt" -extfile "$pki/front-proxy-client.ext"
+  if [ "$with_node" = 1 ]; then
+    # The apiserver's client certificate towards the kubelet (logs, exec, port-forward), and the
+    # kubelet's serving certificate for the node's address, which the apiserver verifies.
+    leaf() { # name subject extendedKeyUsage [subjectAltName]
+      openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$pki/$1.key" -out "$pki/$1.csr" -subj "$2"
+      printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n%s\n' \
+        "$3" "${4:+subjectAltName=$4}" > "$pki/$1.ext"
+      openssl x509 -req -sha256 -days 3650 -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+        -CAcreateserial -out "$pki/$1.crt" -extfile "$pki/$1.ext"
+    }
+    leaf apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+    leaf kubelet "/CN=$NODE_NAME" serverAuth "IP:$NODE_IP,DNS:$NODE_NAME"
+  fi
   # Service-account token signing key pair (apiserver signs, verifies; KCM's token controller signs).
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key"
   openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
@@ -172,6 +193,21 @@ cat > "$pki/tokens.csv" <<EOF
 $admin_token,gapguard-e2e-admin,gapguard-e2e-admin,"system:masters"
 $kcm_token,system:kube-controller-manager,system:kube-controller-manager
 EOF
+if [ "$with_node" = 1 ]; then
+  # The node's components, each as the user the default RBAC policy (or node-up.sh, for CoreDNS)
+  # gives its rights: system:node:<name> in system:nodes (the Node authorizer), system:kube-scheduler,
+  # system:kube-proxy (system:node-proxier).
+  for c in kubelet kube-scheduler kube-proxy coredns; do
+    case "$c" in
+      kubelet) user="system:node:$NODE_NAME" groups="system:nodes" ;;
+      *) user="system:$c" groups="" ;;
+    esac
+    token="$(openssl rand -hex 32)"
+    echo "$token,$user,$user${groups:+,\"$groups\"}" >> "$pki/tokens.csv"
+    echo "$c $user $token" >> "$pki/node-tokens"
+  done
+  chmod 600 "$pki/node-tokens"
+fi
 chmod 600 "$pki"/*.key "$pki/tokens.csv"
 
 server="https://127.0.0.1:$apiserver_port"
@@ -200,6 +236,9 @@ EOF
 }
 write_kubeconfig "$wd/kubeconfig" gapguard-e2e-admin "$admin_token"
 write_kubeconfig "$pki/kube-controller-manager.kubeconfig" system:kube-controller-manager "$kcm_token"
+if [ "$with_node" = 1 ]; then
+  while read -r c user token; do write_kubeconfig "$pki/$c.kubeconfig" "$user" "$token"; done < "$pki/node-tokens"
+fi
 
 # ------------------------------------------------------------------ process helpers
 # Each component runs in its own session (setsid), so cluster-down can signal its whole process group.
@@ -242,11 +281,21 @@ wait_for etcd "etcd /health" etcd_healthy
 
 # ------------------------------------------------------------------ kube-apiserver
 log "starting kube-apiserver on $server"
-# shellcheck disable=SC2086 # GAPGUARD_E2E_APISERVER_ARGS is word-split on purpose
+if [ "$with_node" = 1 ]; then
+  # Pods reach the apiserver through the `kubernetes` Service, whose endpoint is the advertised
+  # address (kept by the lease reconciler); it talks to the kubelet at the node's InternalIP.
+  # node-up.sh drops connections to this port that come neither from lo nor from the Pod bridge.
+  node_apiserver_args="--bind-address 0.0.0.0 --advertise-address $NODE_IP --endpoint-reconciler-type lease
+    --kubelet-client-certificate $pki/apiserver-kubelet-client.crt --kubelet-client-key $pki/apiserver-kubelet-client.key
+    --kubelet-certificate-authority $pki/ca.crt --kubelet-preferred-address-types InternalIP"
+else
+  # A loopback address is not a valid Endpoints address, so no reconciler.
+  node_apiserver_args="--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none"
+fi
+# shellcheck disable=SC2086 # GAPGUARD_E2E_APISERVER_ARGS and node_apiserver_args are word-split on purpose
 start kube-apiserver \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
-  --bind-address 127.0.0.1 \
-  --advertise-address 127.0.0.1 \
+  $node_apiserver_args \
   --secure-port "$apiserver_port" \
   --tls-cert-file "$pki/apiserver.crt" \
   --tls-private-key-file "$pki/apiserver.key" \
@@ -256,7 +305,6 @@ start kube-apiserver \
   --anonymous-auth=false \
   --allow-privileged=true \
   --service-cluster-ip-range "$service_cidr" \
-  --endpoint-reconciler-type none \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" \
   --service-account-signing-key-file "$pki/sa.key" \
@@ -308,6 +356,9 @@ export GAPGUARD_E2E_KCM_PORT='$kcm_port'
 export GAPGUARD_E2E_SERVICE_CIDR='$service_cidr'
 EOF
 chmod 600 "$wd/cluster.env"
+if [ "$with_node" = 1 ]; then
+  "$here/node-up.sh" "$wd" || fail "" "the node did not start (see above and $wd/node/*.log)"
+fi
 trap - EXIT
 log "ready: $server (kubeconfig $wd/kubeconfig, pids etcd=$(cat "$wd/etcd.pid") kube-apiserver=$(cat "$wd/kube-apiserver.pid") kube-controller-manager=$(cat "$wd/kube-controller-manager.pid"))"
 echo "$wd/kubeconfig"

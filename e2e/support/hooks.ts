@@ -14,8 +14,9 @@ export async function mochaGlobalSetup(): Promise<void> {
   try {
     await setUp();
   } catch (err) {
-    // Mocha runs no global teardown after a failed setup.
-    await tearDown();
+    // Mocha runs no global teardown after a failed setup. The setup's error is the one to report;
+    // a teardown failure on top of it is printed.
+    await tearDown().catch((down: Error) => process.stderr.write(`e2e: teardown after the failed setup: ${down.message}\n`));
     throw err;
   }
 }

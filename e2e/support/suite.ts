@@ -1,7 +1,7 @@
 // The suite's one cluster and one gapguard server, set up once for all scenario files (global
 // setup in hooks.ts) and always torn down: the control plane from e2e/scripts, the server as a
 // child process, the chart installed with helm and the out-of-cluster URL.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,11 +29,32 @@ export interface Env {
   servingCaPem: string;
   /** Where certificates are made; the server's serving pair is serving.crt/serving.key in it. */
   certDir: string;
+  /** The real node (kubelet, containerd, kube-proxy, CoreDNS, scheduler), unless it is switched off. */
+  node?: NodeEnv;
+}
+
+export interface NodeEnv {
+  name: string;
+  /** The node's address on the Pod bridge, where Pods reach the apiserver and CoreDNS. */
+  ip: string;
+  /** Only Pods that tolerate this NoSchedule taint run on the node; others stay Pending. */
+  taintKey: string;
+  /** host:port of the registry every image pull of the node goes to. */
+  registry: string;
+  /** The pause image built here, by digest (runs as 65535, does nothing). */
+  pauseImage: string;
+}
+
+/** The node is on unless GAPGUARD_E2E_NODE=0, or the suite does not run as root (a node needs root). */
+export function nodeWanted(): boolean {
+  return process.env.GAPGUARD_E2E_NODE !== '0' && process.getuid?.() === 0;
 }
 
 let current: Env | undefined;
 let workdir: string | undefined;
 let clusterStarted = false;
+/** e2e/scripts/host-state.sh before the node started, to compare with after it is gone. */
+let hostBefore: string | undefined;
 
 export function env(): Env {
   if (!current) throw new Error('the e2e environment is not set up (run with --config e2e/.mocharc.json)');
@@ -66,6 +87,17 @@ async function writeChartPolicy(file: string): Promise<void> {
   const r = await kubectl(['-n', RELEASE_NAMESPACE, 'get', 'configmap', `${RELEASE}-policy`, '-o', 'jsonpath={.data.policy\\.yaml}']);
   if (r.code !== 0 || !r.stdout.trim()) throw new Error(`cannot read the chart's policy ConfigMap: ${r.stderr}`);
   writeFileSync(file, r.stdout);
+}
+
+function hostState(): string {
+  return execFileSync(join(scriptsDir, 'host-state.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Lines of `after` not in `before` (+) and of `before` not in `after` (-), in order. */
+function lineDiff(before: string, after: string): string[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  return [...a.filter((l) => !b.includes(l)).map((l) => `- ${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `+ ${l}`)];
 }
 
 function readClusterEnv(file: string): Record<string, string> {
@@ -112,13 +144,20 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
   const auditLog = join(workdir, 'audit.log');
   const auditPolicy = join(workdir, 'audit-policy.yaml');
   writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n    resources:\n      - group: ""\n        resources: [pods, pods/ephemeralcontainers]\n      - group: apps\n      - group: batch\n  - level: None\n');
+  const withNode = nodeWanted();
+  if (withNode) {
+    // A run killed before its teardown left its node behind: clean it up before looking at the host.
+    await runOk(join(scriptsDir, 'node-down.sh'), ['--stale'], { timeoutMs: 5 * 60_000 });
+    hostBefore = hostState();
+  }
   clusterStarted = true;
   const auditArgs = options.auditLog === false ? '' : `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}`;
   await runOk(join(scriptsDir, 'cluster-up.sh'), [clusterDir], {
-    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: auditArgs },
+    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: auditArgs, GAPGUARD_E2E_NODE: withNode ? '1' : '0' },
     timeoutMs: 10 * 60_000,
   });
   const vars = readClusterEnv(join(clusterDir, 'cluster.env'));
+  const nodeVars = withNode ? readClusterEnv(join(clusterDir, 'node.env')) : undefined;
 
   const certDir = join(workdir, 'certs');
   mkdirSync(certDir);
@@ -138,6 +177,13 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
     servingCaPem: readFileSync(ca.certFile, 'utf8'),
     certDir,
     gapguard: new GapguardServer({ main, port, certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') }),
+    node: nodeVars && {
+      name: nodeVars.GAPGUARD_E2E_NODE_NAME!,
+      ip: nodeVars.GAPGUARD_E2E_NODE_IP!,
+      taintKey: nodeVars.GAPGUARD_E2E_NODE_TAINT!,
+      registry: nodeVars.GAPGUARD_E2E_REGISTRY!,
+      pauseImage: nodeVars.GAPGUARD_E2E_PAUSE_IMAGE!,
+    },
   };
   // Installed before the server starts so that the server runs the policy the chart renders; the
   // only namespaces that exist yet are the chart's (excluded) and the default ones (audit, fail open).
@@ -147,13 +193,23 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: apiserver ${current.apiServer}, gapguard ${current.webhookUrl} (pid ${current.gapguard.pid})`);
 }
 
+/**
+ * Stops the server and the cluster (node included), then fails if the host is not as it was before
+ * the node started: iptables, mounts, links, network namespaces, sysctls, cgroups, host paths.
+ */
 export async function tearDown(): Promise<void> {
   if (current) await current.gapguard.stop();
+  let downFailed = '';
   if (workdir && clusterStarted) {
     const down = await run(join(scriptsDir, 'cluster-down.sh'), [join(workdir, 'cluster')]);
-    if (down.code !== 0) process.stderr.write(down.stderr);
+    if (down.code !== 0) {
+      process.stderr.write(down.stderr);
+      downFailed = `cluster-down.sh exited ${down.code}`;
+    }
   }
   finish();
+  const changed = checkHost();
+  if (downFailed || changed) throw new Error([downFailed, changed].filter(Boolean).join('; '));
 }
 
 /** For SIGINT/SIGTERM: the same teardown, synchronously, since the process exits right after. */
@@ -161,6 +217,21 @@ export function tearDownNow(): void {
   current?.gapguard.killNow();
   if (workdir && clusterStarted) spawnSync(join(scriptsDir, 'cluster-down.sh'), [join(workdir, 'cluster')], { stdio: 'inherit' });
   finish();
+  const changed = checkHost();
+  if (changed) process.stderr.write(`e2e: ${changed}\n`);
+}
+
+/** A message saying how the host differs from before the node started, or '' when it does not. */
+function checkHost(): string {
+  const before = hostBefore;
+  hostBefore = undefined;
+  if (before === undefined) return '';
+  const diff = lineDiff(before, hostState());
+  if (diff.length === 0) {
+    log('host checked: iptables, mounts, links, netns, sysctls, cgroups and paths are as before the node');
+    return '';
+  }
+  return `the node left the host changed (host-state.sh before/after):\n${diff.join('\n')}`;
 }
 
 /**
@@ -176,9 +247,15 @@ function finish(): void {
   const kept = join(repoRoot, 'e2e/.work/last-run');
   rmSync(kept, { recursive: true, force: true });
   mkdirSync(kept, { recursive: true });
-  for (const from of [dir, join(dir, 'cluster')]) {
+  for (const from of [dir, join(dir, 'cluster'), join(dir, 'cluster/node')]) {
     if (!existsSync(from)) continue;
     for (const f of readdirSync(from)) if (f.endsWith('.log') || f === 'policy.yaml') cpSync(join(from, f), join(kept, f));
+  }
+  // Never delete through a mount that the node's teardown could not undo (it said so).
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4]?.startsWith(`${dir}/`));
+  if (mounted) {
+    log(`mounts are left under ${dir}; not removing it`);
+    return;
   }
   rmSync(dir, { recursive: true, force: true });
   log(`logs of this run: ${kept}`);
