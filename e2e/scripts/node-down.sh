@@ -42,13 +42,13 @@ stop_timeout="${GAPGUARD_E2E_STOP_TIMEOUT:-15}"
 problems=()
 
 cmdline() { tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline"; }
-# Live pids whose command line points into the node's directory.
-node_pids() {
+# Live pids whose command line points into a directory.
+pids_into() {
   local d pid
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     [ "$pid" = "$$" ] && continue
-    cmdline "$pid" | grep -qF -- "$nd/" && echo "$pid"
+    cmdline "$pid" | grep -qF -- "$1/" && echo "$pid"
   done
   return 0
 }
@@ -69,20 +69,11 @@ stop_pids() { # what pids...
     sleep 0.5
   fi
 }
-# Live pids whose command line points anywhere into the workdir (the scheduler, say, only names
-# files in <workdir>/pki).
-workdir_pids() {
-  local d pid
-  for d in /proc/[0-9]*; do
-    pid="${d#/proc/}"
-    [ "$pid" = "$$" ] && continue
-    cmdline "$pid" | grep -qF -- "$wd/" && echo "$pid"
-  done
-  return 0
-}
-pids_named() { # binary-name: workdir processes started from that binary
+# Processes started from a binary whose command line points anywhere into the workdir (the
+# scheduler, say, only names files in <workdir>/pki).
+pids_named() { # binary-name
   local pid
-  for pid in $(workdir_pids); do
+  for pid in $(pids_into "$wd"); do
     [ "$(basename -- "$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | head -n 1)")" = "$1" ] && echo "$pid"
   done
   return 0
@@ -117,8 +108,8 @@ stop_pids containerd $(pids_named containerd)
 stop_pids "containerd shims" $(pids_named containerd-shim-runc-v2)
 # Anything else that still points into the node directory.
 # shellcheck disable=SC2046
-stop_pids "other node processes" $(node_pids)
-left="$(alive_pids $(node_pids))"
+stop_pids "other node processes" $(pids_into "$nd")
+left="$(alive_pids $(pids_into "$nd"))"
 [ -z "$left" ] || problems+=("processes still running: $left")
 
 # ------------------------------------------------------------------ 3. mounts

@@ -315,13 +315,11 @@ start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$wd/pki/kube-scheduler.
   --bind-address 127.0.0.1 --secure-port "$scheduler_port" --leader-elect=false --profiling=false
 wait_for kube-scheduler "kube-scheduler /healthz" curl -fsSk --max-time 2 "https://127.0.0.1:$scheduler_port/healthz"
 
-cat > "$wd/node.env" <<EOF
-# Written by e2e/scripts/node-up.sh; source it from a shell.
-export GAPGUARD_E2E_NODE_NAME='$NODE_NAME'
-export GAPGUARD_E2E_NODE_IP='$NODE_IP'
-export GAPGUARD_E2E_NODE_TAINT='gapguard.io/e2e-node'
-export GAPGUARD_E2E_REGISTRY='$registry'
-export GAPGUARD_E2E_PAUSE_IMAGE='$registry/pause@$pause_digest'
-export GAPGUARD_E2E_CONTAINERD_SOCKET='$nd/containerd/containerd.sock'
-EOF
+{
+  echo "# Written by e2e/scripts/node-up.sh; source it from a shell."
+  for kv in "NODE_NAME=$NODE_NAME" "NODE_IP=$NODE_IP" "NODE_TAINT=gapguard.io/e2e-node" "REGISTRY=$registry" \
+    "PAUSE_IMAGE=$registry/pause@$pause_digest" "CONTAINERD_SOCKET=$nd/containerd/containerd.sock"; do
+    printf "export GAPGUARD_E2E_%s='%s'\n" "${kv%%=*}" "${kv#*=}"
+  done
+} > "$wd/node.env"
 log "ready: node $NODE_NAME, registry $registry, pause $pause_digest"
