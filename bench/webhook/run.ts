@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
+import { toMs, wrk as runWrk, type WrkResult } from './wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
@@ -21,6 +22,7 @@ const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const RSS_SAMPLE_SECONDS = 10;
 const CONNECTIONS = 50;
 const THREADS = 2;
+const wrk = (port: number, seconds: number): WrkResult => runWrk({ port, seconds, threads: THREADS, connections: CONNECTIONS, reviewFile, root });
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'gapguard-bench-'));
@@ -31,35 +33,6 @@ interface Target {
   port: number;
   command: string[];
   process?: ChildProcess;
-}
-
-interface WrkResult {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
-}
-
-function toMs(text: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
-  if (!m) throw new Error(`unreadable wrk latency "${text}"`);
-  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
-}
-
-function wrk(port: number, seconds: number): WrkResult {
-  const r = spawnSync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', join(root, 'bench/webhook/post.lua'), `https://127.0.0.1:${port}/validate`], {
-    encoding: 'utf8',
-    env: { ...process.env, REVIEW_FILE: reviewFile },
-  });
-  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  const out = r.stdout;
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
-    p50ms: toMs(/^\s+50%\s+(\S+)$/m.exec(out)![1]!),
-    p99ms: toMs(/^\s+99%\s+(\S+)$/m.exec(out)![1]!),
-    errors: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
-  };
 }
 
 function post(port: number, ca: Buffer, body: Buffer): Promise<number> {

@@ -1,6 +1,7 @@
 // Public vocabulary of the engine: gap ids, findings, and the context every check receives.
 import type { Operation } from 'fast-json-patch';
 import type { Policy } from '../policy/types.js';
+import type { ImageVerification } from '../signatures/types.js';
 import type { ContainerRef, PodTarget, Segment } from '../workloads/types.js';
 
 export const GAP_IDS = [
@@ -63,6 +64,8 @@ export interface ImageFacts {
   digest?: string;
   /** The image config's `created` time. */
   created?: Date;
+  /** Signature verification, for an image that falls under a signature requirement. */
+  verification?: ImageVerification;
 }
 
 export interface NetworkPolicyLike {

@@ -12,12 +12,16 @@
  * - `unverified-image/typosquat` (high): the repository is a few edits away from a well-known one.
  * - `unverified-image/registry-not-allowed` (high, only with a registry allow-list): the image comes
  *   from a registry (or registry path) outside the list, compared by whole host and path segments.
+ * - `unverified-image/not-signed`, `attestation-missing`, `attestation-stale` and
+ *   `verification-unavailable` (only for images under a signature requirement of the policy): judged
+ *   on `imageFacts(image).verification` by src/signatures/rules.ts.
  */
 import type { CheckFinding, FixIntent, GapCheck } from '../engine/types.js';
 import { canonicalRegistryHost, isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
 import { findTyposquatTarget, type TyposquatMatch } from '../images/typosquat.js';
 import { memoize } from '../memo.js';
 import type { Policy } from '../policy/types.js';
+import { SIGNATURE_RULES, signatureFindings } from '../signatures/rules.js';
 import type { ContainerRef } from '../workloads/types.js';
 
 const GAP = 'unverified-image';
@@ -120,7 +124,7 @@ function notPinned(c: ContainerRef, image: string, ref: ImageReference, digest: 
 
 export const unverifiedImage: GapCheck = {
   gap: GAP,
-  rules: [NOT_PINNED, TYPOSQUAT, REGISTRY_NOT_ALLOWED],
+  rules: [NOT_PINNED, TYPOSQUAT, REGISTRY_NOT_ALLOWED, ...SIGNATURE_RULES],
   check(pod, ctx) {
     const findings: CheckFinding[] = [];
     const judge = imageJudge(ctx.policy);
@@ -167,6 +171,11 @@ export const unverifiedImage: GapCheck = {
               'add it to gaps.unverified-image.wellKnownImages in the policy.',
           ),
         );
+      }
+      for (const f of signatureFindings(c, image, ref, ctx)) {
+        const finding = imageFinding(c, f.rule, f.severity, f.message, f.remediation);
+        if (f.detail) finding.detail = f.detail;
+        findings.push(finding);
       }
       if (!allowed) {
         findings.push(

@@ -13,6 +13,7 @@ import { kubeValue, nodeAt, pairFor, parseKubeDocument, yaml } from '../yaml/doc
 import { documentsOf } from '../yaml/fast.js';
 import { KubeYamlError } from '../yaml/kube-rules.js';
 import { parseQuantity } from '../workloads/quantity.js';
+import { compileSignatureRequirements } from '../signatures/policy.js';
 import type { Exemption, GapSettings, Policy, ReviewLimits } from './types.js';
 
 export class PolicyError extends Error {
@@ -169,8 +170,13 @@ class Validator {
     if (!(GAP_IDS as readonly string[]).includes(gap)) this.fail(path, `unknown gap id (known: ${GAP_IDS.join(', ')})`);
     const params = GAP_PARAMS[gap as GapId];
     if (!isObject(section)) this.fail(path, 'must be a mapping');
-    this.keys(section, path, ['action', 'fix', 'rules', ...Object.keys(params)]);
+    // signatures is checked by its own compiler, which locates errors in its nested fields.
+    const nested = gap === 'unverified-image' ? ['signatures'] : [];
+    this.keys(section, path, ['action', 'fix', 'rules', ...Object.keys(params), ...nested]);
     this.actionAndFix(section, path);
+    if (gap === 'unverified-image' && section.signatures !== undefined) {
+      compileSignatureRequirements(section.signatures, [...path, 'signatures'], (p, problem) => this.fail(p, problem));
+    }
     for (const [name, validate] of Object.entries(params)) {
       if (section[name] === undefined) continue;
       const problem = validate(section[name]);
@@ -234,7 +240,7 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function compile(raw: Raw): Policy {
+function compile(raw: Raw, source: string): Policy {
   const gapsRaw = raw.gaps as Record<GapId, Raw>;
   const gaps = {} as Record<GapId, GapSettings>;
   for (const gap of GAP_IDS) {
@@ -268,6 +274,9 @@ function compile(raw: Raw): Policy {
       allowedRegistries: image.allowedRegistries as string[],
       wellKnownImages: image.wellKnownImages as string[],
       typosquatMaxDistance: image.typosquatMaxDistance as number,
+      signatures: compileSignatureRequirements(image.signatures, ['gaps', 'unverified-image', 'signatures'], (p, problem) => {
+        throw new PolicyError(source, p.join('.'), undefined, problem);
+      }),
     },
     resourceLimits: { defaultLimits: { cpu: String(limitsRaw.cpu), memory: String(limitsRaw.memory) } },
     staleImage: { maxImageAgeDays: stale.maxImageAgeDays as number, maxRunningAgeDays: stale.maxRunningAgeDays as number },
@@ -317,13 +326,13 @@ function defaults(): unknown {
 
 /** The embedded default policy. */
 export function defaultPolicy(): Policy {
-  return compile(defaults() as Raw);
+  return compile(defaults() as Raw, DEFAULT_POLICY_FILE);
 }
 
 /** A policy from YAML text, merged over the default. Throws PolicyError. */
 export function parsePolicy(text: string, source = 'policy'): Policy {
   const user = parseRaw(text, source);
-  return compile(merge(withoutRulesOfGapsTurnedOff(defaults() as Raw, user), user) as Raw);
+  return compile(merge(withoutRulesOfGapsTurnedOff(defaults() as Raw, user), user) as Raw, source);
 }
 
 /**

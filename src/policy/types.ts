@@ -1,6 +1,7 @@
 // The compiled policy: what the loader (policy/load.ts) produces from the YAML policy file merged
 // over the embedded default (policy/default.yaml). Checks and doors read only this.
 import type { Action, GapId } from '../engine/types.js';
+import type { SignatureRequirement } from '../signatures/types.js';
 
 export type Mode = 'enforce' | 'audit';
 
@@ -81,6 +82,8 @@ export interface Policy {
     /** Repositories (`docker.io/library/nginx`) that typosquats are measured against. */
     wellKnownImages: string[];
     typosquatMaxDistance: number;
+    /** Images that must carry verified signatures (and attestations), with who may sign them. */
+    signatures: SignatureRequirement[];
   };
   resourceLimits: {
     defaultLimits: { cpu: string; memory: string };

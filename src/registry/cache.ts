@@ -1,10 +1,12 @@
-// Image facts with a time to live, shared by every request: one lookup per image however many pods
-// name it at once, a short memory of failures so a registry outage is not hammered, and a bound on
-// the number of entries so a stream of unique image names cannot grow memory without limit.
+// Image facts (and signature verdicts) with a time to live, shared by every request: one lookup per
+// key however many pods name it at once, a short memory of failures so a registry outage is not
+// hammered, and a bound on the number of entries so a stream of unique names cannot grow memory
+// without limit.
 import type { ImageFacts } from '../engine/types.js';
 
-export interface FactsCacheOptions {
-  ttlMs: number;
+export interface FactsCacheOptions<T> {
+  /** How long a value is kept; a function to keep some values (say, negative verdicts) shorter. */
+  ttlMs: number | ((value: T) => number);
   failureTtlMs: number;
   maxEntries: number;
 }
@@ -15,24 +17,24 @@ export interface FactsCacheOptions {
  */
 export type LookupOutcome = 'hit' | 'miss-resolved' | 'failed' | 'timed-out';
 
-export type ImageLookup =
-  | { outcome: 'hit' | 'miss-resolved'; facts: ImageFacts }
+export type ImageLookup<T = ImageFacts> =
+  | { outcome: 'hit' | 'miss-resolved'; facts: T }
   | { outcome: 'failed'; error: string }
   | { outcome: 'timed-out' };
 
-interface Entry {
-  facts: ImageFacts | undefined;
+interface Entry<T> {
+  facts: T | undefined;
   error: string | undefined;
   expires: number;
 }
 
-export class ImageFactsCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<Entry>>();
+export class ImageFactsCache<T = ImageFacts> {
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly inFlight = new Map<string, Promise<Entry<T>>>();
 
   constructor(
-    private readonly lookup: (image: string) => Promise<ImageFacts>,
-    private readonly options: FactsCacheOptions,
+    private readonly lookup: (image: string) => Promise<T>,
+    private readonly options: FactsCacheOptions<T>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -41,7 +43,7 @@ export class ImageFactsCache {
   }
 
   /** Cached facts, or undefined when the image is unknown, expired or its lookup failed. */
-  peek(image: string): ImageFacts | undefined {
+  peek(image: string): T | undefined {
     const e = this.entries.get(image);
     return e && e.expires > this.now() ? e.facts : undefined;
   }
@@ -50,8 +52,8 @@ export class ImageFactsCache {
    * Looks each image up, waiting at most `budgetMs`, and says per image how it went. Lookups still
    * running at the deadline go on and fill the cache for the next request.
    */
-  async prefetch(images: readonly string[], budgetMs: number): Promise<Map<string, ImageLookup>> {
-    const results = new Map<string, ImageLookup>();
+  async prefetch(images: readonly string[], budgetMs: number): Promise<Map<string, ImageLookup<T>>> {
+    const results = new Map<string, ImageLookup<T>>();
     const pending: Promise<void>[] = [];
     for (const image of new Set(images)) {
       const cached = this.entries.get(image);
@@ -76,11 +78,14 @@ export class ImageFactsCache {
     return new Map(results);
   }
 
-  private load(image: string): Promise<Entry> {
+  private load(image: string): Promise<Entry<T>> {
     let p = this.inFlight.get(image);
     if (p) return p;
     p = this.lookup(image).then(
-      (facts) => ({ facts, error: undefined, expires: this.now() + this.options.ttlMs }),
+      (facts) => {
+        const { ttlMs } = this.options;
+        return { facts, error: undefined, expires: this.now() + (typeof ttlMs === 'number' ? ttlMs : ttlMs(facts)) };
+      },
       (err: Error) => ({ facts: undefined, error: err.message, expires: this.now() + this.options.failureTtlMs }),
     );
     const settled = p.then((entry) => {
@@ -92,7 +97,7 @@ export class ImageFactsCache {
     return settled;
   }
 
-  private store(image: string, entry: Entry): void {
+  private store(image: string, entry: Entry<T>): void {
     this.entries.delete(image); // re-insert so Map order is least recently stored first
     this.entries.set(image, entry);
     while (this.entries.size > this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);

@@ -8,7 +8,7 @@ import { httpGet, type HttpResponse } from './http.js';
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
-const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
+export const MANIFEST_ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 export interface RegistryOptions {
@@ -24,10 +24,21 @@ export interface RegistryOptions {
 }
 
 export class RegistryError extends Error {
-  constructor(message: string) {
+  /** The registry said the manifest or blob does not exist (HTTP 404), as opposed to failing. */
+  readonly notFound: boolean;
+  constructor(message: string, notFound = false) {
     super(message);
     this.name = 'RegistryError';
+    this.notFound = notFound;
   }
+}
+
+/** A manifest or blob as fetched: its bytes (checked against its digest), parsed as JSON. */
+export interface RegistryDocument {
+  digest: string;
+  body: Buffer;
+  json: Record<string, unknown>;
+  contentType: string;
 }
 
 interface Descriptor {
@@ -49,7 +60,7 @@ export class RegistryClient {
   /** Resolves the tag (or digest) to the manifest digest and reads the image's build time. */
   async facts(image: ImageReference): Promise<ImageFacts> {
     const reference = image.digest ?? image.tag ?? 'latest';
-    const top = await this.document(image, 'manifests', reference, ACCEPT);
+    const top = await this.document(image, 'manifests', reference, MANIFEST_ACCEPT);
     if (image.digest && top.digest !== image.digest) {
       throw new RegistryError(`${image.registry}/${image.repository}@${image.digest}: the registry served content with digest ${top.digest}`);
     }
@@ -71,13 +82,34 @@ export class RegistryClient {
     return manifests.find((m) => m.platform?.os === os && m.platform?.architecture === architecture) ?? manifests[0];
   }
 
-  /** Fetches a manifest or blob, verifying that its bytes match the digest it is known by. */
-  private async document(image: ImageReference, kind: 'manifests' | 'blobs', reference: string, accept: string) {
+  private url(image: ImageReference, path: string): URL {
     const scheme = this.options.plainHttp.includes(image.registry) ? 'http' : 'https';
-    const url = new URL(`${scheme}://${registryApiHost(image.registry)}/v2/${image.repository}/${kind}/${reference}`);
-    const res = await this.authorizedGet(image, url, accept);
+    return new URL(`${scheme}://${registryApiHost(image.registry)}/v2/${image.repository}/${path}`);
+  }
+
+  /**
+   * The OCI 1.1 referrers index of a digest, or undefined when the registry has no referrers API
+   * (distribution 2.8 answers 404): callers then read the `sha256-<hex>` tag-schema index.
+   */
+  async referrers(image: ImageReference, digest: string): Promise<Record<string, unknown>[] | undefined> {
+    const res = await this.authorizedGet(image, this.url(image, `referrers/${digest}`), INDEX_TYPES[0]!);
+    if (res.status !== 200 || !String(res.headers['content-type'] ?? '').startsWith(INDEX_TYPES[0]!)) return undefined;
+    try {
+      const manifests = (JSON.parse(res.body.toString('utf8')) as { manifests?: unknown }).manifests;
+      return Array.isArray(manifests) ? manifests.filter((m): m is Record<string, unknown> => typeof m === 'object' && m !== null) : [];
+    } catch {
+      throw new RegistryError(`${image.registry}/${image.repository} referrers of ${digest}: not a JSON index`);
+    }
+  }
+
+  /**
+   * Fetches a manifest or blob, verifying that its bytes match the digest it is known by. Throws
+   * RegistryError, with `notFound` set when the registry answered 404.
+   */
+  async document(image: ImageReference, kind: 'manifests' | 'blobs', reference: string, accept: string): Promise<RegistryDocument> {
+    const res = await this.authorizedGet(image, this.url(image, `${kind}/${reference}`), accept);
     const where = `${image.registry}/${image.repository} ${kind.slice(0, -1)} ${reference}`;
-    if (res.status === 404) throw new RegistryError(`${where}: not found`);
+    if (res.status === 404) throw new RegistryError(`${where}: not found`, true);
     if (res.status !== 200) throw new RegistryError(`${where}: the registry answered HTTP ${res.status}`);
     const digest = sha256(res.body);
     const claimed = res.headers['docker-content-digest'];
@@ -89,7 +121,7 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(`${where}: not a JSON document`);
     }
-    return { digest, json, contentType: String(res.headers['content-type'] ?? '').split(';')[0] };
+    return { digest, body: res.body, json, contentType: String(res.headers['content-type'] ?? '').split(';')[0]! };
   }
 
   private async authorizedGet(image: ImageReference, url: URL, accept: string): Promise<HttpResponse> {

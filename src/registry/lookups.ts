@@ -6,6 +6,10 @@ import { ruleSettings } from '../engine/engine.js';
 import type { ImageFacts, ObjectResult } from '../engine/types.js';
 import { parseImageReference } from '../images/reference.js';
 import type { Policy } from '../policy/types.js';
+import { requirementsFor } from '../signatures/policy.js';
+import { SIGNATURE_RULES } from '../signatures/rules.js';
+import { SignatureVerifier, type VerificationSubject } from '../signatures/service.js';
+import type { ImageVerification } from '../signatures/types.js';
 import { ImageFactsCache, type ImageLookup } from './cache.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 
@@ -20,8 +24,11 @@ export interface ImageLookupConfig {
   credentials: RegistryOptions['credentials'];
 }
 
-/** Per image: how its lookup went. Images that need no facts are absent. */
-export type ImageLookups = ReadonlyMap<string, ImageLookup>;
+/**
+ * Per image: how its lookup went. Images that need no facts are absent. An image that must be
+ * signed carries its verification: in its facts, or beside a failed lookup to say why there is none.
+ */
+export type ImageLookups = ReadonlyMap<string, ImageLookup & { verification?: ImageVerification }>;
 
 /** A tag can move to a new digest: remembered for minutes. Failures briefly, so an outage is not hammered. */
 const CACHE_OPTIONS = { ttlMs: 5 * 60_000, failureTtlMs: 15_000, maxEntries: 10_000 };
@@ -34,19 +41,34 @@ const NO_LOOKUPS: ImageLookups = new Map();
  * for the pin fix of unverified-image/not-pinned (images without a digest). References that do not
  * parse are not looked up; unverified-image reports them.
  */
-function imagesNeedingFacts(images: readonly string[], policy: Policy): string[] {
+function imagesNeedingFacts(images: readonly string[], policy: Policy, signed: ReadonlyMap<string, unknown>): string[] {
   const stale = ruleSettings(policy, { gap: 'stale-image', rule: 'stale-image/old-image' }).action !== 'off';
   const pinRule = ruleSettings(policy, { gap: 'unverified-image', rule: 'unverified-image/not-pinned' });
   const pin = pinRule.action !== 'off' && pinRule.fix;
-  if (!stale && !pin) return [];
   return images.filter((image) => {
     const parsed = parseImageReference(image);
-    return parsed.ok && (stale || parsed.ref.digest === undefined);
+    // An image to verify by tag needs the tag's digest: that digest is verified, and pinned.
+    return parsed.ok && (stale || (parsed.ref.digest === undefined && (pin || signed.has(image))));
   });
+}
+
+/** The images that fall under a signature requirement, with those requirements. */
+function imagesNeedingSignatures(images: readonly string[], policy: Policy): Map<string, Omit<VerificationSubject, 'digest'>> {
+  const signed = new Map<string, Omit<VerificationSubject, 'digest'>>();
+  const judged = SIGNATURE_RULES.some((rule) => ruleSettings(policy, { gap: 'unverified-image', rule }).action !== 'off');
+  if (policy.unverifiedImage.signatures.length === 0 || !judged) return signed;
+  for (const image of images) {
+    const parsed = parseImageReference(image);
+    if (!parsed.ok) continue;
+    const requirements = requirementsFor(policy.unverifiedImage.signatures, parsed.ref);
+    if (requirements.length) signed.set(image, { ref: parsed.ref, requirements });
+  }
+  return signed;
 }
 
 export class ImageLookupService {
   private readonly cache: ImageFactsCache;
+  private readonly signatures: SignatureVerifier;
 
   /** `onFailure` hears each failed lookup once (not each request that finds it in the cache). */
   constructor(
@@ -60,6 +82,7 @@ export class ImageLookupService {
       credentials: config.credentials,
       platform: { os: 'linux', architecture: 'amd64' },
     });
+    this.signatures = new SignatureVerifier(client);
     this.cache = new ImageFactsCache(async (image) => {
       const parsed = parseImageReference(image);
       if (!parsed.ok) throw new Error(`not a valid image reference: ${parsed.problem}`);
@@ -72,14 +95,43 @@ export class ImageLookupService {
     }, CACHE_OPTIONS);
   }
 
+  /** Images and signature verdicts in the caches. */
   get cacheSize(): number {
-    return this.cache.size;
+    return this.cache.size + this.signatures.cacheSize;
   }
 
-  /** Looks up the images the policy needs facts for, waiting at most the budget. */
-  lookUp(images: readonly string[], policy: Policy): Promise<ImageLookups> {
-    const wanted = imagesNeedingFacts(images, policy);
-    return wanted.length ? this.cache.prefetch(wanted, this.config.budgetMs) : Promise.resolve(NO_LOOKUPS);
+  /**
+   * Looks up the images the policy needs facts for, then verifies the signatures of those that
+   * must be signed: the digest verified is the one the reference names, or the one its tag
+   * resolved to in this very lookup (the digest the pin fix writes). Waits at most the budget.
+   */
+  async lookUp(images: readonly string[], policy: Policy): Promise<ImageLookups> {
+    const started = Date.now();
+    const signed = imagesNeedingSignatures(images, policy);
+    const wanted = imagesNeedingFacts(images, policy, signed);
+    if (wanted.length === 0 && signed.size === 0) return NO_LOOKUPS;
+    const lookups: Map<string, ImageLookup & { verification?: ImageVerification }> = wanted.length ? await this.cache.prefetch(wanted, this.config.budgetMs) : new Map();
+    if (signed.size === 0) return lookups;
+
+    const subjects = new Map<string, VerificationSubject>();
+    for (const [image, subject] of signed) {
+      const lookup = lookups.get(image);
+      const digest = subject.ref.digest ?? (lookup && 'facts' in lookup ? lookup.facts.digest : undefined);
+      if (digest) {
+        subjects.set(image, { ...subject, digest });
+        continue;
+      }
+      const why = !lookup || lookup.outcome === 'timed-out' ? 'the registry did not resolve its tag within the lookup budget' : `its tag could not be resolved: ${'error' in lookup ? lookup.error : 'no digest'}`;
+      lookups.set(image, { ...(lookup ?? { outcome: 'timed-out' }), verification: { status: 'unavailable', reason: why } });
+    }
+    const results = await this.signatures.verify(subjects, Math.max(0, this.config.budgetMs - (Date.now() - started)));
+    for (const [image, { verification, outcome }] of results) {
+      const lookup = lookups.get(image);
+      if (lookup && 'facts' in lookup) lookups.set(image, { ...lookup, facts: { ...lookup.facts, verification } });
+      else if (verification.status === 'checked') lookups.set(image, { outcome: outcome === 'hit' ? 'hit' : 'miss-resolved', facts: { verification } });
+      else lookups.set(image, { ...(outcome === 'failed' ? { outcome, error: verification.reason } : { outcome: 'timed-out' as const }), verification });
+    }
+    return lookups;
   }
 }
 
@@ -87,7 +139,9 @@ export class ImageLookupService {
 export function factsFrom(lookups: ImageLookups): (image: string) => ImageFacts | undefined {
   return (image) => {
     const lookup = lookups.get(image);
-    return lookup && 'facts' in lookup ? lookup.facts : undefined;
+    if (!lookup) return undefined;
+    if ('facts' in lookup) return lookup.facts;
+    return lookup.verification ? { verification: lookup.verification } : undefined;
   };
 }
 

@@ -21,6 +21,14 @@ export interface RunningRegistry {
   tokenRequests: string[];
   /** The registry's own certificate and key, for a local server that must look like it. */
   tlsOptions(): { cert: Buffer; key: Buffer };
+  /** A manifest's bytes as stored (OCI media types accepted), for tests that alter and re-push one. */
+  manifest(repo: string, reference: string): Promise<Buffer>;
+  /** A blob's bytes. */
+  blob(repo: string, digest: string): Promise<Buffer>;
+  /** Pushes a blob; returns its digest. */
+  pushBlob(repo: string, body: Buffer): Promise<string>;
+  /** Pushes manifest bytes as they are under a tag; returns their digest. */
+  pushManifestBytes(repo: string, tag: string, body: Buffer, mediaType: string): Promise<string>;
 }
 
 export interface PushedImage {
@@ -113,13 +121,14 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   const basic = auth.kind === 'basic' ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
 
   const call = (method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; location?: string }>((resolve, reject) => {
+    new Promise<{ status: number; location?: string; body: Buffer }>((resolve, reject) => {
       const url = path.startsWith('https://') ? new URL(path) : new URL(`https://${host}${path}`);
       const repo = /^\/v2\/(.+)\/(?:blobs|manifests)\//.exec(url.pathname)?.[1];
       const authorization = tokens && repo ? `Bearer ${signToken(dir, 'gapguard-test-registry', repo, ['pull', 'push'])}` : basic;
       const req = request(url, { method, ca, headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}) }));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ...(res.headers.location ? { location: res.headers.location } : {}) }));
       });
       req.on('error', reject);
       req.end(body);
@@ -144,8 +153,9 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status}`);
     return digest;
   };
-  const pushManifest = async (repo: string, reference: string, manifest: unknown, mediaType: string): Promise<string> => {
-    const body = Buffer.from(JSON.stringify(manifest));
+  const pushManifest = (repo: string, reference: string, manifest: unknown, mediaType: string): Promise<string> =>
+    pushManifestBytes(repo, reference, Buffer.from(JSON.stringify(manifest)), mediaType);
+  const pushManifestBytes = async (repo: string, reference: string, body: Buffer, mediaType: string): Promise<string> => {
     const put = await call('PUT', `/v2/${repo}/manifests/${reference}`, body, { 'Content-Type': mediaType });
     if (put.status !== 201) throw new Error(`manifest upload: HTTP ${put.status}`);
     return digestOf(body);
@@ -183,6 +193,18 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     },
     tokenRequests: tokens?.requests ?? [],
     tlsOptions: () => ({ cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) }),
+    async manifest(repo, reference) {
+      const res = await call('GET', `/v2/${repo}/manifests/${reference}`, undefined, { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' });
+      if (res.status !== 200) throw new Error(`manifest ${repo}:${reference}: HTTP ${res.status}`);
+      return res.body;
+    },
+    async blob(repo, digest) {
+      const res = await call('GET', `/v2/${repo}/blobs/${digest}`);
+      if (res.status !== 200) throw new Error(`blob ${repo}@${digest}: HTTP ${res.status}`);
+      return res.body;
+    },
+    pushBlob,
+    pushManifestBytes,
     // Idempotent: a test may stop the registry to simulate an outage before its after hook does.
     stop() {
       stopping ??= (async () => {

@@ -17,6 +17,17 @@ each value on its own.
 {{- if and (not $lookups.enabled) (or $lookups.authSecret $lookups.caConfigMap $lookups.plainHttpRegistries) -}}
 {{- fail "imageLookups.authSecret, caConfigMap and plainHttpRegistries have no effect unless imageLookups.enabled is true" -}}
 {{- end -}}
+{{- $signatures := dig "unverified-image" "signatures" list ($v.policy.gaps | default dict) -}}
+{{- if and $signatures (not $lookups.enabled) -}}
+{{- fail "policy.gaps.unverified-image.signatures needs imageLookups.enabled: true: signatures are fetched from the images' registries, and without lookups every image under a requirement is denied as unverifiable" -}}
+{{- end -}}
+{{- $names := dict -}}
+{{- range $v.signatures.mounts -}}
+{{- if hasKey $names .name -}}
+{{- fail (printf "signatures.mounts: the name %q appears twice; each is mounted at /etc/gapguard/signatures/<name>/" .name) -}}
+{{- end -}}
+{{- $_ := set $names .name true -}}
+{{- end -}}
 {{- $timeout := min (int $v.webhook.timeoutSeconds.enforce) (int $v.webhook.timeoutSeconds.audit) -}}
 {{- if and $lookups.enabled (gt (add (int $lookups.budgetMs) 1000) (mul $timeout 1000)) -}}
 {{- fail (printf "imageLookups.budgetMs (%d) must be at least a second under the shorter webhook timeout (%d s): the kube-apiserver stops waiting at the timeout, and the answer needs time after the lookups" (int $lookups.budgetMs) $timeout) -}}
