@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EvalContext, ImageFacts, NetworkPolicyLike } from '../src/engine/types.js';
-import { defaultPolicy, parsePolicy } from '../src/policy/load.js';
+import { expect } from 'chai';
+import { defaultPolicy, parsePolicy, PolicyError } from '../src/policy/load.js';
 import type { Policy } from '../src/policy/types.js';
 import type { KubeObject } from '../src/workloads/locate.js';
 import { readKubeYaml } from '../src/yaml/fast.js';
@@ -29,6 +30,17 @@ export function makeContext(opts: ContextOptions = {}): EvalContext {
 /** The default policy merged with a YAML overlay. */
 export function policyWith(yamlText: string): Policy {
   return parsePolicy(yamlText, 'test-policy.yaml');
+}
+
+/** The PolicyError a policy text is refused with (fails the test when it is accepted). */
+export function policyErrorOf(text: string): PolicyError {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (err) {
+    expect(err).to.be.instanceOf(PolicyError);
+    return err as PolicyError;
+  }
+  throw new Error('expected a PolicyError');
 }
 
 /** Every document of a YAML file (path relative to the repository root, or absolute), read as kubectl reads it. */

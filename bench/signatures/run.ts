@@ -8,7 +8,6 @@
 //    wrk, runs interleaved; medians. Usage: bash bench/signatures/run.sh
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,7 @@ import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { startRegistry } from '../../test/registry/registry-server.js';
 import { cosign, cosignKey, Workdir } from '../../test/signatures/sigstore-fixtures.js';
-import { wrk, type WrkResult } from '../webhook/wrk.js';
+import { waitUntilAnswering, wrk, type WrkResult } from '../webhook/wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
@@ -29,25 +28,6 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fixed = (n: number, d = 2) => n.toFixed(d);
-
-function post(port: number, ca: Buffer, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function answering(port: number, ca: Buffer, body: Buffer): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await post(port, ca, body).catch(() => 0)) === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no answer on port ${port}`);
-}
 
 async function main(): Promise<void> {
   const work = new Workdir();
@@ -112,7 +92,7 @@ async function main(): Promise<void> {
     for (const t of targets) {
       const args = [join(root, 'dist/src/cli/main.js'), 'serve', '--port', String(t.port), '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--no-cluster', '--resolve-images', '--registry-ca', caFile, ...t.policy];
       servers.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] }));
-      await answering(t.port, ca, body);
+      await waitUntilAnswering(t.port, ca, body, t.name);
     }
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
     for (let run = 1; run <= RUNS; run++) {

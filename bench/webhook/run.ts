@@ -8,12 +8,11 @@
 // same load for the soak, its resident memory sampled every 10 s.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
-import { toMs, wrk as runWrk, type WrkResult } from './wrk.js';
+import { toMs, waitUntilAnswering, wrk as runWrk, type WrkResult } from './wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
@@ -33,29 +32,6 @@ interface Target {
   port: number;
   command: string[];
   process?: ChildProcess;
-}
-
-function post(port: number, ca: Buffer, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function waitUntilAnswering(target: Target, ca: Buffer, body: Buffer): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      if ((await post(target.port, ca, body)) === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${target.name} did not answer on port ${target.port}`);
 }
 
 function rssMiB(pid: number): number {
@@ -88,7 +64,7 @@ async function main(): Promise<void> {
     for (const target of targets) {
       // gapguard writes its info log line per request with findings, as in a cluster, to /dev/null.
       target.process = spawn(process.execPath, target.command, { stdio: ['ignore', 'ignore', 'ignore'] });
-      await waitUntilAnswering(target, ca, body);
+      await waitUntilAnswering(target.port, ca, body, target.name);
     }
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
     for (let run = 1; run <= RUNS; run++) {

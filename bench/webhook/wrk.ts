@@ -1,6 +1,8 @@
 // wrk against a webhook's /validate with the benchmark's review (bench/webhook/post.lua), read back
-// as requests per second, p50, p99 and errors. Shared by the webhook and signature benchmarks.
+// as requests per second, p50, p99 and errors, and a wait for a server to answer it. Shared by the
+// webhook and signature benchmarks.
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:https';
 import { join } from 'node:path';
 
 export interface WrkResult {
@@ -41,4 +43,28 @@ export function wrk(o: WrkOptions): WrkResult {
     p99ms: toMs(/^\s+99%\s+(\S+)$/m.exec(out)![1]!),
     errors: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
   };
+}
+
+function post(port: number, ca: Buffer, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Waits (10 s at most) until the server on `port` answers the review with HTTP 200. */
+export async function waitUntilAnswering(port: number, ca: Buffer, body: Buffer, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await post(port, ca, body)) === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not answer on port ${port}`);
 }

@@ -4,17 +4,7 @@ import { expect } from 'chai';
 import { evaluate } from '../../src/engine/engine.js';
 import { defaultPolicy, loadPolicyFile, parsePolicy, PolicyError } from '../../src/policy/load.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
-import { makeContext, policyWith } from '../helpers.js';
-
-function errorOf(text: string): PolicyError {
-  try {
-    parsePolicy(text, 'p.yaml');
-  } catch (err) {
-    expect(err).to.be.instanceOf(PolicyError);
-    return err as PolicyError;
-  }
-  throw new Error('expected a PolicyError');
-}
+import { makeContext, policyErrorOf, policyWith } from '../helpers.js';
 
 const privilegedPod: KubeObject = {
   apiVersion: 'v1',
@@ -54,24 +44,24 @@ describe('policy', () => {
   });
 
   it('names the field and the line of every kind of mistake', () => {
-    expect(errorOf('mode: enforced\n').message).to.equal('p.yaml:1: mode: must be enforce or audit');
-    expect(errorOf('gaps:\n  privileged:\n    action: block\n').message).to.equal('p.yaml:3: gaps.privileged.action: must be deny, warn or off');
-    expect(errorOf('gaps:\n  privilegd:\n    action: deny\n').message).to.match(/^p\.yaml:2: gaps\.privilegd: unknown gap id/);
-    expect(errorOf('gaps:\n  privileged:\n    acton: deny\n').message).to.match(/^p\.yaml:3: gaps\.privileged\.acton: unknown field/);
-    expect(errorOf('gaps:\n  privileged:\n    rules:\n      privileged/nope: {action: warn}\n').message).to.match(/^p\.yaml:4: gaps\.privileged\.rules\.privileged\/nope: unknown rule of privileged/);
-    expect(errorOf('gaps:\n  resource-limits:\n    defaultLimits: {cpu: lots}\n').message).to.match(/defaultLimits: cpu must be a positive Kubernetes quantity/);
-    expect(errorOf('gaps:\n  docker-socket:\n    socketPaths: [relative/sock]\n').message).to.match(/socketPaths: item 0 must be an absolute path/);
-    expect(errorOf('exemptions:\n  - gaps: [privileged]\n').message).to.equal('p.yaml:2: exemptions.0.reason: is required: say why the gap is waived');
-    expect(errorOf('exemptions:\n  - gaps: [privileged]\n    reason: x\n    expires: 2026-02-30\n').message).to.equal('p.yaml:4: exemptions.0.expires: must be a date written YYYY-MM-DD');
-    expect(errorOf('exemptions:\n  - gaps: [rootness]\n    reason: x\n').message).to.match(/exemptions\.0\.gaps\.0: unknown gap id "rootness"/);
-    expect(errorOf('gaps: [1, 2\n').message).to.match(/^p\.yaml:\d+: invalid YAML/);
-    expect(errorOf('mode: audit\nmode: enforce\n').message).to.match(/^p\.yaml:2: invalid YAML/);
-    expect(errorOf('- just\n- a list\n').message).to.equal('p.yaml:1: a policy must be a YAML mapping');
-    expect(errorOf('limits:\n  maxContainers: 0\n').message).to.equal('p.yaml:2: limits.maxContainers: must be a whole number from 1 to 1000');
-    expect(errorOf('limits:\n  maxPods: 3\n').message).to.match(/^p\.yaml:2: limits\.maxPods: unknown field/);
+    expect(policyErrorOf('mode: enforced\n').message).to.equal('p.yaml:1: mode: must be enforce or audit');
+    expect(policyErrorOf('gaps:\n  privileged:\n    action: block\n').message).to.equal('p.yaml:3: gaps.privileged.action: must be deny, warn or off');
+    expect(policyErrorOf('gaps:\n  privilegd:\n    action: deny\n').message).to.match(/^p\.yaml:2: gaps\.privilegd: unknown gap id/);
+    expect(policyErrorOf('gaps:\n  privileged:\n    acton: deny\n').message).to.match(/^p\.yaml:3: gaps\.privileged\.acton: unknown field/);
+    expect(policyErrorOf('gaps:\n  privileged:\n    rules:\n      privileged/nope: {action: warn}\n').message).to.match(/^p\.yaml:4: gaps\.privileged\.rules\.privileged\/nope: unknown rule of privileged/);
+    expect(policyErrorOf('gaps:\n  resource-limits:\n    defaultLimits: {cpu: lots}\n').message).to.match(/defaultLimits: cpu must be a positive Kubernetes quantity/);
+    expect(policyErrorOf('gaps:\n  docker-socket:\n    socketPaths: [relative/sock]\n').message).to.match(/socketPaths: item 0 must be an absolute path/);
+    expect(policyErrorOf('exemptions:\n  - gaps: [privileged]\n').message).to.equal('p.yaml:2: exemptions.0.reason: is required: say why the gap is waived');
+    expect(policyErrorOf('exemptions:\n  - gaps: [privileged]\n    reason: x\n    expires: 2026-02-30\n').message).to.equal('p.yaml:4: exemptions.0.expires: must be a date written YYYY-MM-DD');
+    expect(policyErrorOf('exemptions:\n  - gaps: [rootness]\n    reason: x\n').message).to.match(/exemptions\.0\.gaps\.0: unknown gap id "rootness"/);
+    expect(policyErrorOf('gaps: [1, 2\n').message).to.match(/^p\.yaml:\d+: invalid YAML/);
+    expect(policyErrorOf('mode: audit\nmode: enforce\n').message).to.match(/^p\.yaml:2: invalid YAML/);
+    expect(policyErrorOf('- just\n- a list\n').message).to.equal('p.yaml:1: a policy must be a YAML mapping');
+    expect(policyErrorOf('limits:\n  maxContainers: 0\n').message).to.equal('p.yaml:2: limits.maxContainers: must be a whole number from 1 to 1000');
+    expect(policyErrorOf('limits:\n  maxPods: 3\n').message).to.match(/^p\.yaml:2: limits\.maxPods: unknown field/);
     // What a truncated or half-written file looks like: never "the embedded default".
     for (const empty of ['', '# comment only\n', 'null\n', '~\n', '---\n']) {
-      expect(errorOf(empty).message, JSON.stringify(empty)).to.equal('p.yaml: the policy is empty (no mapping, or null); write {} to mean the embedded default as it is');
+      expect(policyErrorOf(empty).message, JSON.stringify(empty)).to.equal('p.yaml: the policy is empty (no mapping, or null); write {} to mean the embedded default as it is');
     }
   });
 

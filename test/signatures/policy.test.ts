@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import { compileImagePattern, type ImagePattern } from '../../src/images/match.js';
 import { parseImageReference } from '../../src/images/reference.js';
 import { evaluate } from '../../src/engine/engine.js';
-import { parsePolicy, PolicyError } from '../../src/policy/load.js';
-import { makeContext } from '../helpers.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { makeContext, policyErrorOf } from '../helpers.js';
 import { testCa, Workdir } from './sigstore-fixtures.js';
 
 function pattern(text: string): ImagePattern {
@@ -21,16 +21,6 @@ function matches(p: string, image: string): boolean {
   const parsed = parseImageReference(image);
   if (!parsed.ok) throw new Error(parsed.problem);
   return pattern(p).matches(parsed.ref);
-}
-
-function policyError(yamlText: string): PolicyError {
-  try {
-    parsePolicy(yamlText, 'p.yaml');
-  } catch (err) {
-    expect(err).to.be.instanceOf(PolicyError);
-    return err as PolicyError;
-  }
-  throw new Error('expected a PolicyError');
 }
 
 const pem = (type: 'ec' | 'ed25519' | 'rsa', option: Record<string, unknown> = {}) =>
@@ -96,7 +86,7 @@ ${indent(pem('ed25519'), 8)}
     });
 
     it('refuses other curves, short RSA keys, text that is no key and unreadable files, naming the field and line', () => {
-      const err = policyError(signaturesPolicy(`
+      const err = policyErrorOf(signaturesPolicy(`
 - images: [registry.example.com/**]
   transparencyLog: false
   keys:
@@ -105,36 +95,36 @@ ${indent(pem('ec', { namedCurve: 'P-384' }), 8)}`));
       expect(err.field).to.equal('gaps.unverified-image.signatures.0.keys.0.pem');
       expect(err.line).to.equal(7);
       expect(err.problem).to.match(/ECDSA key on secp384r1; accepted: ECDSA P-256, Ed25519, RSA/);
-      expect(policyError(signaturesPolicy(`
+      expect(policyErrorOf(signaturesPolicy(`
 - images: [registry.example.com/**]
   transparencyLog: false
   keys: [{ pem: "${pem('rsa', { modulusLength: 1024 }).replace(/\n/g, '\\n')}" }]`)).problem).to.match(/1024-bit RSA key/);
-      const missing = policyError(signaturesPolicy(`
+      const missing = policyErrorOf(signaturesPolicy(`
 - images: [registry.example.com/**]
   transparencyLog: false
   keys: [{ file: ${work.dir}/nope.pub }]`));
       expect(missing.problem).to.match(/cannot read .*nope\.pub: ENOENT/);
-      expect(policyError(signaturesPolicy(`
+      expect(policyErrorOf(signaturesPolicy(`
 - images: [registry.example.com/**]
   transparencyLog: false
   keys: [{ file: relative.pub }]`)).problem).to.match(/absolute path/);
-      expect(policyError(signaturesPolicy(`
+      expect(policyErrorOf(signaturesPolicy(`
 - images: [registry.example.com/**]
   transparencyLog: false
   keys: [{ pem: "not a key" }]`)).problem).to.match(/not a PEM public key/);
     });
 
     it('needs a signer, images, a trusted root for keyless signers and for the transparency log', () => {
-      expect(policyError(signaturesPolicy('- images: [a.io/b]\n  transparencyLog: false')).problem).to.match(/at least one signer/);
-      expect(policyError(signaturesPolicy(`- keys: [{ file: ${work.file('k.pub', pem('ed25519'))} }]\n  transparencyLog: false`)).problem).to.match(/at least one image pattern/);
-      const keyless = policyError(signaturesPolicy('- images: [a.io/b]\n  transparencyLog: false\n  keyless: [{ issuer: https://accounts.example.com, subject: ci@example.com }]'));
+      expect(policyErrorOf(signaturesPolicy('- images: [a.io/b]\n  transparencyLog: false')).problem).to.match(/at least one signer/);
+      expect(policyErrorOf(signaturesPolicy(`- keys: [{ file: ${work.file('k.pub', pem('ed25519'))} }]\n  transparencyLog: false`)).problem).to.match(/at least one image pattern/);
+      const keyless = policyErrorOf(signaturesPolicy('- images: [a.io/b]\n  transparencyLog: false\n  keyless: [{ issuer: https://accounts.example.com, subject: ci@example.com }]'));
       expect(keyless.field).to.equal('gaps.unverified-image.signatures.0.trustedRoot');
-      const tlog = policyError(signaturesPolicy(`- images: [a.io/b]\n  keys: [{ file: ${work.dir}/k.pub }]`));
+      const tlog = policyErrorOf(signaturesPolicy(`- images: [a.io/b]\n  keys: [{ file: ${work.dir}/k.pub }]`));
       expect(tlog.field).to.equal('gaps.unverified-image.signatures.0.transparencyLog');
       expect(tlog.problem).to.match(/needs trustedRoot/);
-      expect(policyError(signaturesPolicy('- images: [a.io/b]\n  keyless: [{ issuer: https://i, subject: a, subjectPattern: b }]')).problem).to.match(/exactly one of subject/);
-      expect(policyError(signaturesPolicy('- images: [a.io/b]\n  keyless: [{ issuer: https://i, subjectPattern: "(" }]')).problem).to.match(/not a regular expression/);
-      expect(policyError(signaturesPolicy('- images: [a.io/b]\n  colour: blue')).field).to.equal('gaps.unverified-image.signatures.0.colour');
+      expect(policyErrorOf(signaturesPolicy('- images: [a.io/b]\n  keyless: [{ issuer: https://i, subject: a, subjectPattern: b }]')).problem).to.match(/exactly one of subject/);
+      expect(policyErrorOf(signaturesPolicy('- images: [a.io/b]\n  keyless: [{ issuer: https://i, subjectPattern: "(" }]')).problem).to.match(/not a regular expression/);
+      expect(policyErrorOf(signaturesPolicy('- images: [a.io/b]\n  colour: blue')).field).to.equal('gaps.unverified-image.signatures.0.colour');
     });
 
     it('reads a trusted_root.json and refuses one that is not', async () => {
@@ -152,7 +142,7 @@ ${indent(pem('ec', { namedCurve: 'P-384' }), 8)}`));
       // Anchored: the pattern must match the whole identity.
       expect(req!.keyless[0]!.subjectPattern!.test('ci@example.com')).to.equal(true);
       expect(req!.keyless[0]!.subjectPattern!.test('ci@example.com.evil.io')).to.equal(false);
-      const bad = policyError(signaturesPolicy(`- images: [a.io/b]\n  trustedRoot: ${work.file('bad.json', '{"certificateAuthorities": "x"}')}\n  keyless: [{ issuer: https://i, subject: s }]`));
+      const bad = policyErrorOf(signaturesPolicy(`- images: [a.io/b]\n  trustedRoot: ${work.file('bad.json', '{"certificateAuthorities": "x"}')}\n  keyless: [{ issuer: https://i, subject: s }]`));
       expect(bad.field).to.equal('gaps.unverified-image.signatures.0.trustedRoot');
       expect(bad.problem).to.match(/not a Sigstore trusted root|lists no certificate authority/);
     });
