@@ -138,8 +138,11 @@ function verifySigner(candidate: Candidate, requirement: SignatureRequirement, n
         new Verifier(trust, { ...options, ctlogThreshold: 0 }).verify(entity);
         return `key ${source}`;
       } catch (err) {
+        const code = (err as { code?: string }).code;
         // Only the signature step may be redone: timestamps and log entries were verified before it.
-        if ((err as { code?: string }).code === 'SIGNATURE_ERROR' && signedWithEd25519ph(candidate, key)) return `key ${source}`;
+        if (code === 'SIGNATURE_ERROR' && signedWithEd25519ph(candidate, key)) return `key ${source}`;
+        // A missing or bad log entry or timestamp is the same for every key: say that, not "wrong key".
+        if (code !== 'SIGNATURE_ERROR') throw new Error(`${(err as Error).message}${code?.startsWith('TLOG') || code === 'TIMESTAMP_ERROR' ? ' (the requirement needs a transparency-log entry)' : ''}`);
       }
     }
     throw new Error(`signed with a key that is not ${requirement.keys.length > 1 ? 'one of ' : ''}${requirement.keys.map((k) => k.source).join(', ')}, or the signature does not match what it signs`);

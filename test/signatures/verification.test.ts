@@ -96,6 +96,15 @@ describe('signature verification (real cosign signatures in a real docker-regist
       }
     });
 
+    it('refuses a signature without a transparency-log entry when the requirement needs one', async () => {
+      const digest = await reg.push('shop/no-log', '1.0', { created: '2026-11-01T00:00:00Z' });
+      await sign(['--key', ecdsa.privateKey, '--new-bundle-format=false', `${reg.host}/shop/no-log@${digest}`]);
+      const policy = policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: logged\n        images: ["${reg.host}/shop/**"]\n        trustedRoot: ${ca.trustedRootFile}\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
+      const [finding] = await judge(service(), policy, `${reg.host}/shop/no-log@${digest}`);
+      expect(finding!.rule).to.equal('unverified-image/not-signed');
+      expect(finding!.message).to.match(/legacy \.sig: expected 1 timestamps, got 0 \(the requirement needs a transparency-log entry\)/);
+    });
+
     it('refuses a signature by a key the requirement does not list, in both formats', async () => {
       const digest = await reg.push('shop/foreign', '1.0', { created: '2026-11-01T00:00:00Z' });
       await sign(['--key', other.privateKey, '--new-bundle-format=false', `${reg.host}/shop/foreign@${digest}`]);
