@@ -4,8 +4,10 @@
 // (the server keeps the last good one) instead of failing every admission later.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { createRequire } from 'node:module';
+import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
+import type * as SigstoreVerify from '@sigstore/verify';
+import type { TrustMaterial } from '@sigstore/verify';
 import { compileImagePattern, type ImagePattern } from '../images/match.js';
 import type { AttestationRequirement, KeylessIdentity, PublicKeySigner, SignatureRequirement } from './types.js';
 
@@ -86,6 +88,16 @@ function identity(v: unknown, path: Path, fail: Fail): KeylessIdentity {
   }
 }
 
+/**
+ * The Sigstore libraries that read a trusted root, loaded on first use: they take longer to load
+ * than a small scan takes to run, and most policies name no trusted root. A bundler sees the plain
+ * `require`; compiled ESM has none and asks createRequire.
+ */
+function sigstore(): { TrustedRoot: typeof ProtobufSpecs.TrustedRoot; toTrustMaterial: typeof SigstoreVerify.toTrustMaterial } {
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  return { TrustedRoot: (load('@sigstore/protobuf-specs') as typeof ProtobufSpecs).TrustedRoot, toTrustMaterial: (load('@sigstore/verify') as typeof SigstoreVerify).toTrustMaterial };
+}
+
 function trustedRoot(v: unknown, path: Path, fail: Fail): NonNullable<SignatureRequirement['trustedRoot']> {
   const file = text(v, path, fail);
   let json: unknown;
@@ -96,6 +108,7 @@ function trustedRoot(v: unknown, path: Path, fail: Fail): NonNullable<SignatureR
   }
   let material: TrustMaterial;
   try {
+    const { TrustedRoot, toTrustMaterial } = sigstore();
     material = toTrustMaterial(TrustedRoot.fromJSON(json));
   } catch (err) {
     return fail(path, `${file} is not a Sigstore trusted root: ${(err as Error).message}`);
