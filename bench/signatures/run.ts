@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     const digest = await reg.push('shop/api', '2.4.1', { created: new Date().toISOString() });
     await cosign(['sign', '--yes', '--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=true', '--key', key.privateKey, `${reg.host}/shop/api@${digest}`], caFile);
     const image = `${reg.host}/shop/api:2.4.1@${digest}`;
-    const policyText = `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/**"]\n        transparencyLog: false\n        keys: [{ file: ${key.publicKeyFile} }]\n`;
+    const policyText = `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/*"]\n        transparencyLog: false\n        keys: [{ file: ${key.publicKeyFile} }]\n`;
     const policyFile = work.file('policy.yaml', policyText);
     const signedPolicy = parsePolicy(policyText, policyFile);
     const config: ImageLookupConfig = { budgetMs: 10_000, plainHttp: [], ca: reg.ca, credentials: {} };

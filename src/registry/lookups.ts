@@ -60,7 +60,7 @@ function imagesNeedingSignatures(images: readonly string[], policy: Policy): Map
   for (const image of images) {
     const parsed = parseImageReference(image);
     if (!parsed.ok) continue;
-    const requirements = requirementsFor(policy.unverifiedImage.signatures, parsed.ref);
+    const requirements = requirementsFor(policy.unverifiedImage.signatures, image);
     if (requirements.length) signed.set(image, { ref: parsed.ref, requirements });
   }
   return signed;

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
 import type * as SigstoreVerify from '@sigstore/verify';
 import type { TrustMaterial } from '@sigstore/verify';
-import { compileImagePattern, type ImagePattern } from '../images/match.js';
+import { imageMatch } from '../engine/match.js';
 import type { AttestationRequirement, KeylessIdentity, PublicKeySigner, SignatureRequirement } from './types.js';
 
 type Path = (string | number)[];
@@ -133,11 +133,8 @@ function requirement(v: unknown, index: number, base: Path, fail: Fail): Signatu
   const path = [...base, index];
   const entry = fields(v, path, REQUIREMENT_FIELDS, fail);
   const name = entry.name === undefined ? `signatures[${index}]` : text(entry.name, [...path, 'name'], fail);
-  const images: ImagePattern[] = list(entry.images, [...path, 'images'], fail).map((p, i) => {
-    const compiled = compileImagePattern(text(p, [...path, 'images', i], fail));
-    return typeof compiled === 'string' ? fail([...path, 'images', i], compiled) : compiled;
-  });
-  if (images.length === 0) fail([...path, 'images'], 'must list at least one image pattern (registry/repository, * and ** globs)');
+  const images = list(entry.images, [...path, 'images'], fail).map((p, i) => text(p, [...path, 'images', i], fail));
+  if (images.length === 0) fail([...path, 'images'], 'must list at least one image pattern (registry/repository[:tag], * globs)');
   const keys = list(entry.keys, [...path, 'keys'], fail).map((k, i) => signerKey(k, [...path, 'keys', i], fail));
   const keyless = list(entry.keyless, [...path, 'keyless'], fail).map((k, i) => identity(k, [...path, 'keyless', i], fail));
   if (keys.length + keyless.length === 0) fail(path, 'needs at least one signer: keys (public keys) or keyless (issuer and subject)');
@@ -158,7 +155,7 @@ export function compileSignatureRequirements(raw: unknown, path: Path, fail: Fai
   return list(raw, path, fail).map((entry, i) => requirement(entry, i, path, fail));
 }
 
-/** The requirements an image's repository falls under. */
-export function requirementsFor(requirements: readonly SignatureRequirement[], ref: Parameters<ImagePattern['matches']>[0]): SignatureRequirement[] {
-  return requirements.filter((r) => r.images.some((p) => p.matches(ref)));
+/** The requirements an image falls under, its patterns matched as exemptions' are: on the parsed reference. */
+export function requirementsFor(requirements: readonly SignatureRequirement[], image: string): SignatureRequirement[] {
+  return requirements.filter((r) => r.images.some((p) => imageMatch(p, image)));
 }

@@ -92,7 +92,7 @@ function requirementFindings(r: SignatureRequirement, ctx: EvalContext, subject:
 
 /** The signature findings of one container's image (already parsed). */
 export function signatureFindings(c: ContainerRef, image: string, ref: ImageReference, ctx: EvalContext): Finding[] {
-  const requirements = requirementsFor(ctx.policy.unverifiedImage.signatures, ref);
+  const requirements = requirementsFor(ctx.policy.unverifiedImage.signatures, image);
   if (requirements.length === 0) return [];
   const subject = `Container "${c.name}" image "${image}"`;
   const target = (digest?: string) => `${ref.registry}/${ref.repository}@${digest ?? '<digest>'}`;

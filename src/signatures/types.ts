@@ -2,7 +2,6 @@
 // transparency log, attestations) and what verifying one image digest against it concluded.
 import type { KeyObject } from 'node:crypto';
 import type { TrustMaterial } from '@sigstore/verify';
-import type { ImagePattern } from '../images/match.js';
 
 export interface PublicKeySigner {
   /** Where the key came from, for messages: `keys[0] (inline)` or the file path. */
@@ -30,7 +29,8 @@ export interface SignatureRequirement {
   id: number;
   /** `name` from the policy, else `signatures[i]`. */
   name: string;
-  images: ImagePattern[];
+  /** Image patterns as exemptions write them (engine/match.ts: parsed references, `*` globs). */
+  images: string[];
   keys: PublicKeySigner[];
   keyless: KeylessIdentity[];
   /** The trusted root's certificate authorities and logs, when the requirement names one. */

@@ -63,7 +63,7 @@ describe('signature verification (real cosign signatures in a real docker-regist
   });
 
   const keyPolicy = (key: CosignKey, extra = '') =>
-    policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/**"]\n        transparencyLog: false\n        keys: [{ file: ${key.publicKeyFile} }]\n${extra}`);
+    policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/*"]\n        transparencyLog: false\n        keys: [{ file: ${key.publicKeyFile} }]\n${extra}`);
 
   describe('key-based', () => {
     it('verifies a legacy .sig signature of the tag\'s digest, and denies the unsigned image with how to sign it', async () => {
@@ -99,7 +99,7 @@ describe('signature verification (real cosign signatures in a real docker-regist
     it('refuses a signature without a transparency-log entry when the requirement needs one', async () => {
       const digest = await reg.push('shop/no-log', '1.0', { created: '2026-11-01T00:00:00Z' });
       await sign(['--key', ecdsa.privateKey, '--new-bundle-format=false', `${reg.host}/shop/no-log@${digest}`]);
-      const policy = policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: logged\n        images: ["${reg.host}/shop/**"]\n        trustedRoot: ${ca.trustedRootFile}\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
+      const policy = policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: logged\n        images: ["${reg.host}/shop/*"]\n        trustedRoot: ${ca.trustedRootFile}\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
       const [finding] = await judge(service(), policy, `${reg.host}/shop/no-log@${digest}`);
       expect(finding!.rule).to.equal('unverified-image/not-signed');
       expect(finding!.message).to.match(/legacy \.sig: expected 1 timestamps, got 0 \(the requirement needs a transparency-log entry\)/);
@@ -117,7 +117,7 @@ describe('signature verification (real cosign signatures in a real docker-regist
   });
   describe('keyless (certificates from a test CA, trusted through a generated trusted_root.json)', () => {
     const keylessPolicy = (identity: string) =>
-      policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: releases\n        images: ["${reg.host}/rel/**"]\n        trustedRoot: ${ca.trustedRootFile}\n        transparencyLog: false\n        keyless: [${identity}]\n`);
+      policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - name: releases\n        images: ["${reg.host}/rel/*"]\n        trustedRoot: ${ca.trustedRootFile}\n        transparencyLog: false\n        keyless: [${identity}]\n`);
     const exact = `{ issuer: "${ISSUER}", subject: "${SUBJECT}" }`;
 
     async function signedBy(repo: string, cert: { subject: string; issuer: string; notBefore?: Date; notAfter?: Date }, format: 'legacy' | 'bundle' = 'legacy'): Promise<string> {
@@ -229,7 +229,7 @@ describe('signature verification (real cosign signatures in a real docker-regist
       const digest = await reg.push('shop/web', '3.1', { created: '2026-11-01T00:00:00Z' });
       await reg.push('shop/web-unsigned', '3.1', { created: '2026-11-01T00:00:00Z' });
       await sign(['--key', ecdsa.privateKey, '--new-bundle-format=true', `${reg.host}/shop/web@${digest}`]);
-      const policy = `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/**"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`;
+      const policy = `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/*"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`;
       const server = await startTestServer({ policy, imageLookups: { budgetMs: 4000, plainHttp: [], ca: reg.ca, credentials: {} } });
       try {
         const pod = (image: string) => {
@@ -254,7 +254,7 @@ describe('signature verification (real cosign signatures in a real docker-regist
       const digest = await reg.push('shop/cli', '1.0', { created: '2026-11-01T00:00:00Z' });
       await reg.push('shop/cli-unsigned', '1.0', { created: '2026-11-01T00:00:00Z' });
       await sign(['--key', ecdsa.privateKey, '--new-bundle-format=false', `${reg.host}/shop/cli@${digest}`]);
-      const policyFile = work.file('cli-policy.yaml', `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/**"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
+      const policyFile = work.file('cli-policy.yaml', `gaps:\n  unverified-image:\n    signatures:\n      - name: shop\n        images: ["${reg.host}/shop/*"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
       const manifest = (image: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: shop }\nspec:\n  containers: [{ name: app, image: "${image}" }]\n`;
       const scan = (image: string) =>
         new Promise<{ code: number | null; report: { results: { findings: { rule: string; message: string }[] }[] } }>((resolve) => {
@@ -279,11 +279,11 @@ describe('signature verification (real cosign signatures in a real docker-regist
       try {
         const lookups = new ImageLookupService({ budgetMs: 1500, plainHttp: [], ca: reg.ca, credentials: {} });
         const image = `${proxy.host}/shop/hang:1.0`;
-        const policy = policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - images: ["${proxy.host}/shop/**"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
+        const policy = policyOf(`gaps:\n  unverified-image:\n    signatures:\n      - images: ["${proxy.host}/shop/*"]\n        transparencyLog: false\n        keys: [{ file: ${ecdsa.publicKeyFile} }]\n`);
         // The tag resolves (and is cached) while the registry answers; then it stops, mid-exchange.
         expect(await judge(lookups, policy, image)).to.deep.equal([]);
         const cold = new ImageLookupService({ budgetMs: 1500, plainHttp: [], ca: reg.ca, credentials: {} });
-        await cold.lookUp([image], policyOf(''));
+        await cold.lookUp([image], policyOf('{}'));
         proxy.freeze();
         const started = Date.now();
         const [finding] = await judge(cold, policy, image);
