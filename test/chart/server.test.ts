@@ -156,9 +156,13 @@ describe('chart: the in-cluster server', () => {
     expect(spec.ingress).to.deep.equal([{ ports: [{ port: 'https', protocol: 'TCP' }] }]);
   });
 
-  it('renders the image as repository:tag, pinned with @digest when one is set', async () => {
+  it('renders the image as repository:tag@digest, by default the digest npm run image:pin wrote', async () => {
     const appVersion = (parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string }).appVersion;
-    expect(container(objects).image).to.equal(`ghcr.io/gapguard/gapguard:${appVersion}`);
+    const defaultDigest = (parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { image: { digest: string } }).image.digest;
+    expect(defaultDigest).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect(container(objects).image).to.equal(`ghcr.io/gapguard/gapguard:${appVersion}@${defaultDigest}`);
+    const unpinned = await render({ values: { image: { digest: '' } } });
+    expect(container(unpinned).image).to.equal(`ghcr.io/gapguard/gapguard:${appVersion}`);
     const digest = `sha256:${'ab'.repeat(32)}`;
     const pinned = await render({ values: { image: { repository: 'registry.example.com/sec/gapguard', tag: '1.2.3', digest } } });
     expect(container(pinned).image).to.equal(`registry.example.com/sec/gapguard:1.2.3@${digest}`);
