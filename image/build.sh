@@ -72,7 +72,7 @@ deb_for() { # name version sha256 -> path of the verified .deb in the cache
       echo "image/build: $name $version not found; refreshing apt's lists" >&2
       local sudo=""
       [ "$(id -u)" -eq 0 ] || sudo="sudo"
-      $sudo apt-get update -qq > /dev/null
+      $sudo apt-get update -qq > /dev/null || echo "image/build: apt-get update failed; trying with the lists apt has" >&2
       (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$name=$version" > /dev/null 2>&1) || {
         rm -rf "$tmp"
         fail "the Debian archive no longer serves $name $version (image/debian.lock); record what it serves now with 'npm run image:lock', then rebuild"
@@ -89,7 +89,8 @@ deb_for() { # name version sha256 -> path of the verified .deb in the cache
 step "Debian packages"
 while read -r deb_name deb_version _arch deb_sha; do
   case "$deb_name" in "" | "#"*) continue ;; esac
-  dpkg-deb -x "$(deb_for "$deb_name" "$deb_version" "$deb_sha")" "$base"
+  deb="$(deb_for "$deb_name" "$deb_version" "$deb_sha")" # on its own: set -e stops here when it fails
+  dpkg-deb -x "$deb" "$base"
 done < image/debian.lock
 [ -e "$base/lib64/ld-linux-x86-64.so.2" ] || fail "libc6 from image/debian.lock has no /lib64/ld-linux-x86-64.so.2, the loader node needs"
 
