@@ -14,6 +14,8 @@ export interface GapguardOptions {
   kubeconfig: string;
   policyFile: string;
   logFile: string;
+  /** More `serve` flags (registry lookups, say). */
+  extraArgs?: string[];
 }
 
 export interface Readyz {
@@ -75,7 +77,7 @@ export class GapguardServer {
     const log = openSync(o.logFile, 'a');
     const child = spawn(
       process.execPath,
-      [o.main, 'serve', '--host', '127.0.0.1', '--port', String(o.port), '--tls-cert', o.certFile, '--tls-key', o.keyFile, '--kubeconfig', o.kubeconfig, '--policy', o.policyFile, '--log-level', 'info'],
+      [o.main, 'serve', '--host', '127.0.0.1', '--port', String(o.port), '--tls-cert', o.certFile, '--tls-key', o.keyFile, '--kubeconfig', o.kubeconfig, '--policy', o.policyFile, '--log-level', 'info', ...(o.extraArgs ?? [])],
       { stdio: ['ignore', log, log] },
     );
     closeSync(log);
