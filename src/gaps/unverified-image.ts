@@ -9,7 +9,8 @@
  * - `unverified-image/not-pinned` (medium; high for `latest` or no tag, and for a reference that
  *   cannot be parsed): no valid `@sha256:<64 hex>` digest. Fix, when the registry gave the tag's
  *   digest: replace the image with `name:tag@sha256:...`, keeping the author's tag.
- * - `unverified-image/typosquat` (high): the repository is a few edits away from a well-known one.
+ * - `unverified-image/typosquat` (high): the whole name, registry host included, is a few edits away
+ *   from a well-known one of another publisher.
  * - `unverified-image/registry-not-allowed` (high, only with a registry allow-list): the image comes
  *   from a registry (or registry path) outside the list, compared by whole host and path segments.
  * - `unverified-image/not-signed`, `attestation-missing`, `attestation-stale` and

@@ -1,4 +1,5 @@
-// Typosquat detection: a repository a few edits away from a well-known one, without being one.
+// Typosquat detection: an image name a few edits away from a well-known one, without being one or
+// being its publisher's.
 // The well-known list ships as data (data/well-known-images.txt), read once when the module loads,
 // and policies add their own entries. Distances are memoized per repository, so the scan of the
 // list runs once per new name, not once per pod.
@@ -10,9 +11,6 @@ import type { Policy } from '../policy/types.js';
 import { DOCKER_HUB, parseImageReference, repositoryName, type ImageReference } from './reference.js';
 
 export const WELL_KNOWN_IMAGES_FILE = join(packageRoot, 'data', 'well-known-images.txt');
-
-/** Names whose last path component is shorter than this are not judged: too many neighbours. */
-const MIN_NAME_LENGTH = 4;
 
 export interface TyposquatMatch {
   /** The well-known repository imitated, as `registry/repository`. */
@@ -54,21 +52,34 @@ export function editDistance(a: string, b: string, max: number): number {
 }
 
 /**
- * What typosquats are measured on. Docker Hub names compare by repository path (`library/nginx`),
- * since a squatter there picks a look-alike path; other names compare with their registry
- * (`quay.io/prometheus/prometheus`), so `quay.io/...` never looks like a Docker Hub name.
+ * Who publishes a repository: its registry and every path segment but the last
+ * (`gcr.io/distroless`, `docker.io/bitnami`). Only that publisher can push there, so its own
+ * images are not look-alikes of each other. Docker Hub's official `library/` namespace is not one
+ * publisher's: nobody pushes a look-alike there, so a name near an official one is a typo.
  */
-function comparisonKey(ref: ImageReference): string {
-  return ref.registry === DOCKER_HUB ? ref.repository : `${ref.registry}/${ref.repository}`;
+function publisherOf(name: string): string | undefined {
+  const publisher = name.slice(0, name.lastIndexOf('/'));
+  return publisher === OFFICIAL_PUBLISHER ? undefined : publisher;
 }
 
+const OFFICIAL_PUBLISHER = `${DOCKER_HUB}/library`;
+
 interface KnownRepository {
-  key: string;
+  /**
+   * The whole names typosquats are measured on, registry host included, so that a mistyped host
+   * counts (`dokcer.io/library/nginx`). An official image is also written `docker.io/nginx`,
+   * which another host keeps as is (`dokcer.io/nginx` has no `library/`).
+   */
+  keys: string[];
   name: string;
+  publisher: string | undefined;
 }
 
 function toKnown(ref: ImageReference): KnownRepository {
-  return { key: comparisonKey(ref), name: repositoryName(ref) };
+  const name = repositoryName(ref);
+  const publisher = publisherOf(name);
+  const keys = publisher === undefined ? [name, `${DOCKER_HUB}/${ref.repository.slice('library/'.length)}`] : [name];
+  return { keys, name, publisher };
 }
 
 function loadShippedList(file: string): KnownRepository[] {
@@ -90,8 +101,8 @@ function loadShippedList(file: string): KnownRepository[] {
 const SHIPPED = loadShippedList(WELL_KNOWN_IMAGES_FILE);
 
 interface TyposquatIndex {
-  /** Looks up the nearest well-known repository of a comparison key, memoized. */
-  nearest(key: string): TyposquatMatch | undefined;
+  /** Looks up the nearest well-known repository of a `registry/repository` name, memoized. */
+  nearest(name: string): TyposquatMatch | undefined;
 }
 
 function buildIndex(policy: Policy): TyposquatIndex {
@@ -101,18 +112,20 @@ function buildIndex(policy: Policy): TyposquatIndex {
     const parsed = parseImageReference(entry.trim());
     if (parsed.ok) known.push(toKnown(parsed.ref));
   }
-  const keys = new Set(known.map((k) => k.key));
+  const names = new Set(known.map((k) => k.name));
   const maxDistance = policy.unverifiedImage.typosquatMaxDistance;
   return {
-    nearest: memoize((key: string): TyposquatMatch | undefined => {
-      if (maxDistance === 0 || keys.has(key)) return undefined;
+    nearest: memoize((name: string): TyposquatMatch | undefined => {
+      if (maxDistance === 0 || names.has(name)) return undefined;
+      const publisher = publisherOf(name);
       let best: TyposquatMatch | undefined;
       for (const candidate of known) {
-        const distance = editDistance(key, candidate.key, best ? best.distance - 1 : maxDistance);
-        if (distance <= maxDistance && (!best || distance < best.distance)) {
-          best = { target: candidate.name, distance };
-          if (distance === 1) break; // nothing but the name itself is nearer
+        if (publisher !== undefined && candidate.publisher === publisher) continue;
+        for (const key of candidate.keys) {
+          const distance = editDistance(name, key, best ? best.distance - 1 : maxDistance);
+          if (distance <= maxDistance && (!best || distance < best.distance)) best = { target: candidate.name, distance };
         }
+        if (best?.distance === 1) break; // nothing but the name itself is nearer
       }
       return best;
     }),
@@ -123,12 +136,10 @@ const indexes = new WeakMap<Policy, TyposquatIndex>();
 
 /** The well-known repository `ref` imitates within the policy's edit distance, if any. */
 export function findTyposquatTarget(ref: ImageReference, policy: Policy): TyposquatMatch | undefined {
-  const lastComponent = ref.repository.slice(ref.repository.lastIndexOf('/') + 1);
-  if (lastComponent.length < MIN_NAME_LENGTH) return undefined;
   let index = indexes.get(policy);
   if (!index) {
     index = buildIndex(policy);
     indexes.set(policy, index);
   }
-  return index.nearest(comparisonKey(ref));
+  return index.nearest(repositoryName(ref));
 }

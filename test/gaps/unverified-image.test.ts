@@ -42,7 +42,7 @@ describeFixtures(GAP, {
     `${NOT_PINNED} @ spec.ephemeralContainers[0].image`,
   ],
   'malformed-digests': [0, 1, 2, 3, 4, 5, 6].map((i) => `${NOT_PINNED} @ ${template('containers', i)}`),
-  typosquats: [0, 1, 2, 3, 4, 5, 6].map((i) => `${TYPOSQUAT} @ ${template('containers', i)}`),
+  typosquats: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => `${TYPOSQUAT} @ ${template('containers', i)}`),
   'squat-in-init': [
     `${TYPOSQUAT} @ spec.jobTemplate.spec.template.spec.initContainers[0].image`,
     `${TYPOSQUAT} @ spec.jobTemplate.spec.template.spec.containers[0].image`,
@@ -118,7 +118,7 @@ describe('unverified-image', () => {
   });
 
   describe('typosquat', () => {
-    it('flags transpositions, substitutions and insertions of well-known names, at repository level', () => {
+    it('flags transpositions, substitutions and insertions anywhere in the whole name, registry host and namespace included', () => {
       const findings = findingsOf(fixture(GAP, 'fail', 'typosquats'), GAP);
       for (const f of findings) expect(f).to.include({ severity: 'high', action: 'deny', fixable: false });
       const targets = findings.map((f) => /well-known image (\S+):/.exec(f.message)?.[1]);
@@ -130,13 +130,19 @@ describe('unverified-image', () => {
         'docker.io/library/nginx',
         'docker.io/bitnami/redis',
         'quay.io/prometheus/prometheus',
+        'docker.io/library/nginx',
+        'docker.io/library/nginx',
+        'docker.io/alpine/git',
+        'docker.io/bitnami/git',
+        'docker.io/library/nginx',
+        'docker.io/library/gcc',
       ]);
       expect(findings[5]!.message).to.contain('2 edits');
     });
 
     it('never flags a well-known image, however close to another well-known one', () => {
       const neighbours = fixture(GAP, 'pass', 'well-known-neighbours');
-      expect((neighbours.spec as { containers: unknown[] }).containers).to.have.length(12);
+      expect((neighbours.spec as { containers: unknown[] }).containers).to.have.length(13);
       expect(findingsOf(neighbours, GAP)).to.deep.equal([]);
     });
 
@@ -144,15 +150,20 @@ describe('unverified-image', () => {
       expect(rulesFor(`registry.example.com/library/ngnix@${DIGEST}`)).to.deep.equal([]);
       expect(rulesFor(`ghcr.io/ngnix@${DIGEST}`)).to.deep.equal([]);
       expect(rulesFor(`quay.io/prometheus/prometheus@${DIGEST}`)).to.deep.equal([]);
-      expect(rulesFor(`registry.k8s.io/pasue:3.10@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
+      expect(rulesFor(`registry.k8s.io/pasue:3.10@${DIGEST}`)).to.deep.equal([]); // registry.k8s.io's own namespace
+      expect(rulesFor(`registry.k8s.io.evil.com/pause:3.10@${DIGEST}`)).to.deep.equal([]); // far: caught by the allow-list, not here
+      expect(rulesFor(`registry.k8z.io/pause:3.10@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
+      expect(rulesFor(`gcr.io/distroles/static-debian12@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
     });
 
     it('merges the policy\'s well-known images with the shipped list: mssql is one edit from mysql until listed', () => {
       expect(rulesFor(`mssql:2022@${DIGEST}`)).to.deep.equal([TYPOSQUAT]);
       const policy = policyWith('gaps:\n  unverified-image:\n    wellKnownImages: [mssql, registry.example.com/team/payments]\n');
       expect(rulesFor(`mssql:2022@${DIGEST}`, makeContext({ policy }))).to.deep.equal([]);
-      expect(rulesFor(`registry.example.com/team/paymnets:1@${DIGEST}`, makeContext({ policy }))).to.deep.equal([TYPOSQUAT]);
-      expect(rulesFor(`registry.example.com/team/paymnets:1@${DIGEST}`)).to.deep.equal([]);
+      expect(rulesFor(`registry.example.com/teem/payments:1@${DIGEST}`, makeContext({ policy }))).to.deep.equal([TYPOSQUAT]);
+      expect(rulesFor(`registry.example.com/teem/payments:1@${DIGEST}`)).to.deep.equal([]);
+      // The team's own other images are not look-alikes of its listed one.
+      expect(rulesFor(`registry.example.com/team/paymnets:1@${DIGEST}`, makeContext({ policy }))).to.deep.equal([]);
     });
 
     it('follows typosquatMaxDistance: 1 drops two-edit names, 0 switches the rule off', () => {

@@ -37,13 +37,18 @@ describe('typosquat helpers', () => {
       .filter((l) => l !== '');
 
     it('holds a few hundred repository names, each parsable, without tags, listed once', () => {
-      expect(lines.length).to.be.within(150, 350);
+      expect(lines.length).to.be.within(150, 450);
       const names = lines.map((l) => {
         const parsed = parseImageReference(l);
         expect(parsed.ok, l).to.equal(true);
         return parsed.ok ? `${parsed.ref.registry}/${parsed.ref.repository}` : '';
       });
       expect(new Set(names).size).to.equal(names.length);
+    });
+
+    it('says where its official images come from and when they were checked', () => {
+      const text = readFileSync(WELL_KNOWN_IMAGES_FILE, 'utf8');
+      expect(text).to.match(/docker-library\/official-images/).and.match(/checked against\s+#?\s*it on \d{4}-\d{2}-\d{2}/);
     });
 
     it('is never a typosquat of itself', () => {
