@@ -6,10 +6,13 @@
  *
  * Rules:
  * - `env-secrets/literal-secret` (high): a literal `value` that is a credential: either the name
- *   says credential (DB_PASSWORD, apiKey, REDIS_AUTH ...) and the value looks like one (not empty,
- *   a boolean, a number, a file path, a URL without a password, only `$(VAR)` references, or for
- *   auth names a mechanism such as htpasswd), or the value has a known credential format whatever
- *   the name (AWS key id, GitHub token, PEM key, JWT, URL with a password ...).
+ *   says credential (DB_PASSWORD, apiKey, REDIS_AUTH, run together or abbreviated: CLIENTSECRET,
+ *   DBPASS, ADMIN_PW ...) and the value looks like one (not empty, a boolean, a number, a file path,
+ *   a URL without a password, only `$(VAR)` references, or for auth names a mechanism such as
+ *   htpasswd), or the value has a known credential format whatever the name (AWS key id, every
+ *   GitHub/GitLab/Slack/Stripe token prefix, PEM key, JWT, URL, DSN or connection string with a
+ *   password ...). A `*_FILE` name holds a path (POSIX or Windows); under any other credential name
+ *   a value that merely starts with `/` (one bare segment) is still a candidate.
  * - `env-secrets/secret-reference` (medium): a Secret delivered through the environment
  *   (`valueFrom.secretKeyRef`, `envFrom[].secretRef`); the environment leaks through inspect
  *   output, /proc/<pid>/environ and crash dumps, where a `secret` volume would not.
@@ -31,6 +34,17 @@ const CREDENTIAL_WORDS = new Set([
   'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'creds',
   'apikey', 'apikeys', 'privatekey', 'accesskey', 'secretkey',
 ]);
+/**
+ * Endings of run-together names that hold a credential: CLIENTSECRET, APITOKEN, DBPASS, ADMINPWD.
+ * (`password` and `passwd` count anywhere in a word, as in DBPASSWORDHASH's author's intent.)
+ */
+const RUN_TOGETHER_ENDINGS = ['secret', 'secrets', 'token', 'tokens', 'apikey', 'pwd', 'pass'];
+/** English words that end in `pass` without being one. */
+const NOT_A_PASS = new Set(['bypass', 'compass', 'encompass', 'surpass', 'overpass', 'underpass', 'trespass']);
+/** Abbreviations that name a password only as the last word: ADMIN_PW, SMTP_PW (PW_TEST_* is Playwright's). */
+const LAST_WORD_ABBREVIATIONS = new Set(['pw', 'pword']);
+/** Last words that say the value is a path to the credential, not the credential: DB_PASSWORD_FILE. */
+const PATH_SUFFIXES = new Set(['file', 'files']);
 /** Words that make a following `key` a credential: API_KEY, PRIVATE_KEY, accessKey ... */
 const KEY_KINDS = new Set([
   'api', 'private', 'access', 'signing', 'encryption', 'master', 'account', 'shared', 'session',
@@ -62,32 +76,55 @@ const WORD_BOUNDARY = /[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]
 /** What a variable name says about its value. */
 type NameKind = 'credential' | 'auth' | 'other';
 
-function classifyName(name: string): NameKind {
+interface NameReading {
+  kind: NameKind;
+  /** A `*_FILE` name: a path is what it should hold. */
+  holdsPath: boolean;
+}
+
+function namesCredential(word: string, index: number, words: readonly string[]): boolean {
+  return (
+    CREDENTIAL_WORDS.has(word) ||
+    // Run-together spellings: DBPASSWORD, rootpasswd, CLIENTSECRET, APITOKEN, DBPASS.
+    word.includes('password') ||
+    word.includes('passwd') ||
+    (RUN_TOGETHER_ENDINGS.some((ending) => word.endsWith(ending)) && !NOT_A_PASS.has(word)) ||
+    (LAST_WORD_ABBREVIATIONS.has(word) && index === words.length - 1) ||
+    ((word === 'key' || word === 'keys') && index > 0 && KEY_KINDS.has(words[index - 1]!))
+  );
+}
+
+function classifyName(name: string): NameReading {
   const words = name.split(WORD_BOUNDARY).filter((w) => w !== '').map((w) => w.toLowerCase());
   const last = words[words.length - 1];
-  if (last === undefined || DESCRIPTIVE_SUFFIXES.has(last)) return 'other';
+  if (last === undefined || DESCRIPTIVE_SUFFIXES.has(last)) return { kind: 'other', holdsPath: false };
+  const holdsPath = PATH_SUFFIXES.has(last);
   let kind: NameKind = 'other';
   for (let i = 0; i < words.length; i++) {
-    const word = words[i]!;
-    if (
-      CREDENTIAL_WORDS.has(word) ||
-      // Run-together spellings: DBPASSWORD, rootpasswd.
-      word.includes('password') ||
-      word.includes('passwd') ||
-      ((word === 'key' || word === 'keys') && i > 0 && KEY_KINDS.has(words[i - 1]!))
-    ) {
-      return 'credential';
-    }
-    if (AUTH_WORDS.has(word)) kind = 'auth';
+    if (namesCredential(words[i]!, i, words)) return { kind: 'credential', holdsPath };
+    if (AUTH_WORDS.has(words[i]!)) kind = 'auth';
   }
-  return kind;
+  return { kind, holdsPath };
 }
 
 /** Variable names repeat across pods: classify each once. */
-const nameKind = memoize(classifyName);
+const readName = memoize(classifyName);
 
 const BOOLEAN_OR_NUMBER = /^(?:true|false|yes|no|on|off|enabled?|disabled?|none|null|[+-]?\d+(?:\.\d+)?(?:ms|s|m|h|d)?)$/i;
-const FILE_PATH = /^(?:\/|\.{1,2}\/|~\/)[\w.@-]*(?:\/[\w.@-]*)*$/;
+const POSIX_PATH = /^(?:\/|\.{1,2}\/|~\/)[\w.@-]*(?:\/[\w.@-]*)*$/;
+/** `C:\secrets\db.txt`, `C:/secrets/db.txt`, `\\server\share\db.txt`. */
+const WINDOWS_PATH = /^(?:[A-Za-z]:[\\/]|\\\\[^\\/\s]+[\\/])[^<>"|?*\0-\x1f]*$/;
+/**
+ * A POSIX path beyond doubt: relative, two segments or more (/run/secrets/db), or a file name
+ * with an extension (/key.json). A single bare segment (/Xk9pQ2) may be a password that merely
+ * starts with `/`.
+ */
+const UNMISTAKABLE_PATH = /^(?:\.{1,2}\/|~\/|\/[^/]*\/.|\/[^/]*\.[A-Za-z][A-Za-z0-9]{0,7}$)/;
+
+function isPath(value: string, holdsPath: boolean): boolean {
+  if (holdsPath) return POSIX_PATH.test(value) || WINDOWS_PATH.test(value);
+  return POSIX_PATH.test(value) && UNMISTAKABLE_PATH.test(value);
+}
 /**
  * `$(DB_PASSWORD)`, `$(USER):$(PASS)`, `Bearer $(TOKEN)`: the secret lives elsewhere. One space
  * after the scheme word, so that a run of spaces can be read only one way (no backtracking blow-up).
@@ -96,11 +133,11 @@ const REFERENCES_ONLY = /^(?:(?:Bearer|Basic|Token) )?(?:\$\([A-Za-z_][\w.-]*\)|
 // The scheme is bounded like the one in CREDENTIAL_FORMATS: a long value without `://` is ruled out in 32 characters.
 const URL_WITHOUT_USERINFO = /^[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s@]*$/;
 
-/** Whether a value under a name of this kind could itself be the credential. */
-function couldBeCredential(kind: NameKind, value: string): boolean {
+/** Whether a value under a name read this way could itself be the credential. */
+function couldBeCredential({ kind, holdsPath }: NameReading, value: string): boolean {
   const v = value.trim();
   if (kind === 'other' || v === '' || (kind === 'auth' && AUTH_MECHANISMS.has(v.toLowerCase()))) return false;
-  return !BOOLEAN_OR_NUMBER.test(v) && !FILE_PATH.test(v) && !REFERENCES_ONLY.test(v) && !URL_WITHOUT_USERINFO.test(v);
+  return !BOOLEAN_OR_NUMBER.test(v) && !isPath(v, holdsPath) && !REFERENCES_ONLY.test(v) && !URL_WITHOUT_USERINFO.test(v);
 }
 
 interface CredentialFormat {
@@ -117,11 +154,33 @@ interface CredentialFormat {
  */
 const CREDENTIAL_FORMATS: readonly CredentialFormat[] = [
   { label: 'an AWS access key id', marker: 'AKIA|ASIA|ABIA|ACCA', pattern: '(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])' },
+  // GitHub: personal (ghp_), OAuth (gho_), user-to-server (ghu_), server-to-server (ghs_), refresh
+  // (ghr_) and fine-grained personal tokens (github_pat_).
   { label: 'a GitHub token', marker: 'gh[pousr]_|github_pat_', pattern: '(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22})' },
-  { label: 'a GitLab token', marker: 'glpat-', pattern: '(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}' },
-  { label: 'a Slack token', marker: 'xox[abprs]-', pattern: '(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10}' },
-  { label: 'a Slack webhook URL', marker: 'hooks\\.slack\\.com', pattern: 'https://hooks\\.slack\\.com/services/[A-Za-z0-9]{8}' },
-  { label: 'a Stripe live key', marker: '_live_', pattern: '(?<![A-Za-z0-9_])[rs]k_live_[A-Za-z0-9]{20}' },
+  // GitLab's token prefixes table: personal/project/group access, OAuth application secret, deploy,
+  // runner authentication, CI/CD job, pipeline trigger, feed, incoming mail, agent, SCIM, feature
+  // flags client, the legacy runner registration token, and the session cookie.
+  {
+    label: 'a GitLab token',
+    marker: 'gl(?:pat|oas|dt|rt|cbt|ptt|ft|imt|agent|soat|ffct)-|GR1348941|_gitlab_session=',
+    pattern:
+      '(?<![A-Za-z0-9_-])(?:gl(?:pat|oas|dt|rt|cbt|ptt|ft|imt|agent|soat|ffct)-[A-Za-z0-9_-]{20}|GR1348941[A-Za-z0-9_-]{20})|_gitlab_session=[0-9a-z]{32}',
+  },
+  // Slack: bot, user, workspace, refresh and legacy session tokens, configuration tokens and their
+  // rotated forms (xoxe.xoxp-, xoxe-), app-level tokens (xapp-).
+  {
+    label: 'a Slack token',
+    marker: 'xox[abeprs][.-]|xapp-',
+    pattern: '(?<![A-Za-z0-9])(?:xox[abprs]-|xoxe(?:\\.xox[bp])?-|xapp-)[A-Za-z0-9-]{10}',
+  },
+  { label: 'a Slack webhook URL', marker: 'hooks\\.slack\\.com', pattern: 'https://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9]{8}' },
+  // Stripe: secret and restricted keys, live and test, and webhook signing secrets. Publishable
+  // keys (pk_) are meant to be public.
+  {
+    label: 'a Stripe secret key',
+    marker: '_live_|_test_|whsec_',
+    pattern: '(?<![A-Za-z0-9_])(?:[rs]k_(?:live|test)_|whsec_)[A-Za-z0-9]{20}',
+  },
   { label: 'a Google API key', marker: 'AIza', pattern: '(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}' },
   { label: 'an npm token', marker: 'npm_', pattern: '(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}' },
   { label: 'a SendGrid API key', marker: 'SG\\.', pattern: '(?<![A-Za-z0-9_-])SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}' },
@@ -129,6 +188,20 @@ const CREDENTIAL_FORMATS: readonly CredentialFormat[] = [
   { label: 'a PEM private key', marker: '-----BEGIN ', pattern: '-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY' },
   { label: 'a JSON Web Token', marker: 'eyJ', pattern: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\\.eyJ[A-Za-z0-9_-]{4,}\\.' },
   { label: 'a URL with a password', marker: '://', pattern: '(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s/:@]*:(?!\\$[({])[^\\s/@]+@' },
+  // Go's MySQL driver: user:password@tcp(host:3306)/db, no scheme.
+  {
+    label: 'a DSN with a password',
+    marker: '@(?:tcp6?|unix)\\(',
+    pattern: '(?<![^\\s"\'=,;(])[^\\s:@/"\'(=,;]{0,64}:(?![$%<{*])[^\\s@/"\']{1,128}@(?:tcp6?|unix)\\(',
+  },
+  // ADO.NET, ODBC and JDBC key=value strings: Server=db;User Id=sa;Password=...; A value that is a
+  // reference or a placeholder ($(VAR), ${VAR}, %s, <password>, ***) or starts with `/` (PWD=/app,
+  // the working directory) is not one.
+  {
+    label: 'a connection string with a password',
+    marker: '[Pp](?:[Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Ww][Dd])[ \\t]*=',
+    pattern: '(?<![A-Za-z0-9])[Pp](?:[Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Ww][Dd])[ \\t]{0,8}=[ \\t]{0,8}["\']?(?![$%<{*/;"\'\\s])[^\\s;]',
+  },
 ];
 const FORMAT_MARKERS = new RegExp(CREDENTIAL_FORMATS.map((f) => f.marker).join('|'));
 const FORMAT_SCAN = new RegExp(CREDENTIAL_FORMATS.map((f, i) => `(?<f${i}>${f.pattern})`).join('|'));
@@ -160,7 +233,7 @@ function literalSecret(c: ContainerRef, env: EnvVar, index: number, value: strin
   const variable = env.name ?? `env[${index}]`;
   let what: string;
   if (format) what = `${variable} to a literal value in the format of ${format}`;
-  else if (typeof env.name === 'string' && couldBeCredential(nameKind(env.name), value)) what = `${variable}, named like a credential, to a literal value`;
+  else if (typeof env.name === 'string' && couldBeCredential(readName(env.name), value)) what = `${variable}, named like a credential, to a literal value`;
   else return undefined;
   return {
     gap: GAP,

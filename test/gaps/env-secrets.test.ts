@@ -45,6 +45,7 @@ describeFixtures('env-secrets', {
   'datadog-agent': [`${LITERAL} @ spec.template.spec.containers[0].env[0].value`],
   's3-sync': [`${REFERENCE} @ spec.template.spec.containers[0].env[0].valueFrom`, `${REFERENCE} @ spec.template.spec.containers[0].env[1].valueFrom`],
   'redis-client': [`${LITERAL} @ spec.template.spec.containers[0].env[0].value`],
+  'less-obvious-literals': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => `${LITERAL} @ spec.containers[0].env[${i}].value`),
 });
 
 describe('env-secrets', () => {
@@ -92,7 +93,7 @@ describe('env-secrets', () => {
           checked++;
         }
       }
-      expect(checked).to.equal(14);
+      expect(checked).to.equal(25);
     });
   });
 
@@ -159,6 +160,37 @@ describe('env-secrets', () => {
       ['Google API key', 'AIzaSyA-testonly-testonly-testonly-1234'],
       ['npm token', 'npm_abcdefghijklmnopqrstuvwxyz0123456789'],
       ['SendGrid API key', 'SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ'],
+      ['GitHub refresh token', 'ghr_16C7e42F292c6912E7710c838347Ae178B4a'],
+      ['GitHub server-to-server token', 'ghs_16C7e42F292c6912E7710c838347Ae178B4a'],
+      ['GitLab runner token', 'glrt-t1_AbCdEfGhIjKlMnOpQrStUvWxYz0.01abcdefg'],
+      ['GitLab legacy runner registration token', 'GR1348941AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab deploy token', 'gldt-AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab pipeline trigger token', 'glptt-0123456789abcdef0123456789abcdef01234567'],
+      ['GitLab SCIM token', 'glsoat-AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab OAuth application secret', `gloas-${'a1'.repeat(32)}`],
+      ['GitLab CI/CD job token', 'glcbt-64_AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab feed token', 'glft-AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab incoming mail token', 'glimt-AbCdEfGhIjKlMnOpQrStUvWxY'],
+      ['GitLab agent token', `glagent-${'Ab'.repeat(25)}`],
+      ['GitLab feature flags client token', 'glffct-AbCdEfGhIjKlMnOpQrSt'],
+      ['GitLab session cookie', '_gitlab_session=0123456789abcdef0123456789abcdef'],
+      ['Slack user token', 'xoxp-123456789012-1234567890123-abcdefghij'],
+      ['Slack workspace token', 'xoxa-2-123456789012-abcdefghij'],
+      ['Slack refresh token', 'xoxr-123456789012-abcdefghij'],
+      ['Slack legacy session token', 'xoxs-123456789012-abcdefghij'],
+      ['Slack rotated configuration token', 'xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTAxMg'],
+      ['Slack configuration refresh token', 'xoxe-1-My0xLTEyMzQ1Njc4OTAxMg'],
+      ['Slack app-level token', 'xapp-1-A0123456789-0123456789012-abcdef'],
+      ['Slack workflow webhook URL', 'https://hooks.slack.com/workflows/T00000000/A00000000/123/abc'],
+      ['Stripe test secret key', 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['Stripe test restricted key', 'rk_test_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['Stripe webhook signing secret', 'whsec_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['ADO.NET connection string', 'Server=tcp:db.shop,1433;Initial Catalog=orders;User ID=app;Password=Tr0ub4dor&3;'],
+      ['ODBC connection string', 'Driver={PostgreSQL};Server=db;Uid=app;Pwd=Tr0ub4dor;'],
+      ['JDBC connection string', 'jdbc:sqlserver://db:1433;databaseName=orders;user=app;password=Tr0ub4dor'],
+      ['quoted connection string password', 'Host=db;Username=app;Password="Tr0ub 4dor";'],
+      ['Go MySQL DSN', 'app:Tr0ub4dor@tcp(db:3306)/orders'],
+      ['Go MySQL DSN over a socket', 'root:Tr0ub4dor@unix(/run/mysqld/mysqld.sock)/orders'],
       ['Azure storage key', 'DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=dGVzdG9ubHl0ZXN0b25seXRlc3Q=;EndpointSuffix=core.windows.net'],
     ];
     for (const [label, value] of formats) {
@@ -170,7 +202,10 @@ describe('env-secrets', () => {
     }
 
     const notFormats = ['AKIA-not-a-key', 'ghp_short', 'https://user@example.com/', 'redis://:$(REDIS_PASSWORD)@redis:6379',
-      'eyJ-only-one-part', '-----BEGIN CERTIFICATE-----'];
+      'eyJ-only-one-part', '-----BEGIN CERTIFICATE-----', 'pk_live_4eC39HqLyjWDarjtT1zdp7dc', 'pk_test_4eC39HqLyjWDarjtT1zdp7dc',
+      'glpat-short', 'xoxq-123456789012-abcdefghij', 'Server=db;User Id=app;Password=;', 'Server=db;Password=${DB_PASSWORD};',
+      'Server=db;Password=%s;', 'Server=db;Password=<password>;', 'Server=db;Password=****;', 'PWD=/home/app',
+      'app@tcp(db:3306)/orders', 'app:$(DB_PASSWORD)@tcp(db:3306)/orders', 'PASSWORD_MIN_LENGTH=12', 'user=app;dbpassword'];
     for (const value of notFormats) {
       it(`passes ${JSON.stringify(value)} in an innocently named variable`, () => {
         expect(literal('UPSTREAM', value)).to.deep.equal([]);
@@ -186,13 +221,42 @@ describe('env-secrets', () => {
     });
 
     it('judges hostile megabyte values in linear time, whatever the name', () => {
-      const hostile = ['eyJ-', 'a+', 'x://a:', '-----BEGIN '].map((unit) => unit.repeat(Math.ceil(1_000_000 / unit.length)));
-      const started = process.hrtime.bigint();
-      for (const value of hostile) expect(literal('UPSTREAM', value)).to.deep.equal([]);
+      const hostile = ['eyJ-', 'a+', 'x://a:', '-----BEGIN ', 'a:', ':a', 'Pwd= ;', 'password=;', 'xoxe.', 'glrt'].map((unit) => unit.repeat(Math.ceil(1_000_000 / unit.length)));
+      // A backtracking blow-up takes minutes on a megabyte; a linear scan a fraction of a second each,
+      // even on a loaded machine.
+      const judged = (name: string, value: string): Finding[] => {
+        const started = process.hrtime.bigint();
+        const findings = literal(name, value);
+        expect(Number(process.hrtime.bigint() - started) / 1e6, `${name}=${value.slice(0, 12)}...`).to.be.below(1000);
+        return findings;
+      };
+      for (const value of hostile) expect(judged('UPSTREAM', value)).to.deep.equal([]);
       for (const value of [`Bearer ${' '.repeat(1_000_000)}x`, `/${'a/'.repeat(500_000)} x`, `$(A)${'$('.repeat(500_000)}`]) {
-        expect(literal('DB_PASSWORD', value)).to.have.length(1);
+        expect(judged('DB_PASSWORD', value)).to.have.length(1);
       }
-      expect(Number(process.hrtime.bigint() - started) / 1e6).to.be.below(1000);
+    });
+  });
+
+  describe('credential names, run together and abbreviated', () => {
+    const credentialNames = ['CLIENTSECRET', 'APITOKEN', 'DBPASS', 'ADMIN_PW', 'SMTP_PW', 'rootpwd', 'AppSecret', 'GITHUBTOKEN', 'DB_PWORD', 'ldapPass'];
+    for (const name of credentialNames) {
+      it(`reads ${name} as a credential name`, () => {
+        expect(literal(name, 'Qx7-not-a-format').map((f) => f.rule)).to.deep.equal([LITERAL]);
+      });
+    }
+    const otherNames = ['PROXY_BYPASS', 'COMPASS_HEADING', 'PW_TEST_HTML_REPORT_OPEN', 'PWA_MODE', 'CLIENTSECRET_NAME', 'APITOKEN_URL', 'SECRETARY', 'TOKENIZER'];
+    for (const name of otherNames) {
+      it(`does not read ${name} as one`, () => {
+        expect(literal(name, 'Qx7-not-a-format')).to.deep.equal([]);
+      });
+    }
+
+    it('lets a *_FILE name hold any path, and any credential name a path beyond doubt, but not a value that merely starts with /', () => {
+      for (const path of ['/run/secrets/db', 'C:\\secrets\\db.txt', 'D:/secrets/db', '\\\\srv\\share\\db', '/db', './db', '~/db']) {
+        expect(literal('DB_PASSWORD_FILE', path), path).to.deep.equal([]);
+      }
+      for (const path of ['/run/secrets/db', '/key.json', './db', '~/.pgpass']) expect(literal('DB_PASSWORD', path), path).to.deep.equal([]);
+      for (const value of ['/Xk9pQ2vLw', '/hunter2', 'C:\\secrets\\db.txt']) expect(literal('DB_PASSWORD', value), value).to.have.length(1);
     });
   });
 
