@@ -3,6 +3,7 @@
 // the input, or every namespace when the user says the input is complete.
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, ImageFacts, NetworkPolicyLike, ObjectResult } from '../engine/types.js';
+import { isKubernetesNetworkPolicy } from '../gaps/flat-network.js';
 import type { Policy } from '../policy/types.js';
 import { InputError, objectName, objectNamespace } from '../workloads/locate.js';
 import { ShapeError } from '../workloads/shape.js';
@@ -52,7 +53,7 @@ export function networkPoliciesOf(documents: Iterable<SourceDocument>, defaultNa
   const policiesByNamespace = new Map<string, NetworkPolicyLike[]>();
   for (const doc of documents) {
     for (const { object } of doc.objects) {
-      if (object.kind !== 'NetworkPolicy') continue;
+      if (!isKubernetesNetworkPolicy(object)) continue;
       const ns = objectNamespace(object) ?? defaultNamespace;
       const list = policiesByNamespace.get(ns) ?? [];
       list.push(object as NetworkPolicyLike);

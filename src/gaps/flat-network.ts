@@ -8,12 +8,15 @@
  * - `flat-network/host-network` (high): `hostNetwork: true`.
  * - `flat-network/host-port` (medium): a container port bound on the node with `hostPort`.
  * - `flat-network/no-network-policy` (medium): the namespace's NetworkPolicies are known and none
- *   of those that restrict ingress selects the pod. Unknown policies are not a finding.
+ *   of those that restrict ingress selects the pod. Unknown policies are not a finding. Policies
+ *   are read as the API server defaults them: no spec or no podSelector selects every pod, no or
+ *   empty policyTypes means Ingress (plus Egress with egress rules). Only networking.k8s.io/v1
+ *   NetworkPolicies count (`isKubernetesNetworkPolicy`): other vendors' kinds have other meanings.
  * No fix: adding a policy or dropping host networking changes what the pod can talk to.
  */
 import type { CheckFinding, GapCheck, NetworkPolicyLike } from '../engine/types.js';
 import { selectorMatches } from '../workloads/labels.js';
-import { isObject } from '../workloads/locate.js';
+import { isObject, type KubeObject } from '../workloads/locate.js';
 import type { PodTarget } from '../workloads/types.js';
 
 const GAP = 'flat-network';
@@ -21,16 +24,31 @@ const HOST_NETWORK = 'flat-network/host-network';
 const HOST_PORT = 'flat-network/host-port';
 const NO_NETWORK_POLICY = 'flat-network/no-network-policy';
 
-/** A policy without policyTypes restricts ingress (Kubernetes adds Egress only when it has egress rules). */
-function restrictsIngress(policy: NetworkPolicyLike): boolean {
-  const types = policy.spec?.policyTypes;
-  return types === undefined || types === null || (Array.isArray(types) && types.includes('Ingress'));
+/**
+ * A Kubernetes NetworkPolicy, as opposed to another vendor's kind of the same name (Calico's
+ * projectcalico.org/v3 NetworkPolicy selects with its own syntax and orders by its own rules).
+ */
+export function isKubernetesNetworkPolicy(object: KubeObject): boolean {
+  return object.kind === 'NetworkPolicy' && object.apiVersion === 'networking.k8s.io/v1';
+}
+
+/**
+ * Missing or empty policyTypes restricts ingress (the API server defaults it to Ingress, adding
+ * Egress only when there are egress rules).
+ */
+function restrictsIngress(types: unknown): boolean {
+  return types === undefined || types === null || (Array.isArray(types) && (types.length === 0 || types.includes('Ingress')));
 }
 
 function isolatedForIngress(pod: PodTarget, policies: readonly NetworkPolicyLike[]): boolean {
-  // Policies come unvalidated from files too: one without a spec object protects nothing. Its
-  // podSelector is a required struct in the API: an omitted one is the empty selector, all pods.
-  return policies.some((p) => isObject(p.spec) && restrictsIngress(p) && selectorMatches(p.spec.podSelector ?? {}, pod.labels));
+  return policies.some((p) => {
+    // The spec and its podSelector are required structs in the API: omitted, they are empty, and
+    // the empty selector selects every pod. A spec of another type comes unvalidated from a file and
+    // protects nothing.
+    const spec = p.spec ?? {};
+    if (!isObject(spec)) return false;
+    return restrictsIngress(spec.policyTypes) && selectorMatches(spec.podSelector ?? {}, pod.labels);
+  });
 }
 
 function defaultDenyPolicy(namespace: string): string {

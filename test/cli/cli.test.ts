@@ -85,6 +85,21 @@ describe('gapguard scan (CLI)', () => {
     expect(gapsOf(complete, 'open-pod')).to.include('flat-network/no-network-policy');
   });
 
+  it('reads NetworkPolicies as the API server defaults them, and only networking.k8s.io/v1 ones', () => {
+    const gapsOf = (report: JsonReport, name: string) => report.results.find((r) => r.name === name)!.findings.map((f) => f.rule);
+    const { report } = json([FIX('netpol-semantics.yaml')]);
+    // Calico's allow-all is not a Kubernetes policy selecting the pod; the v1 policy beside it does not select it.
+    expect(gapsOf(report, 'calico-pod')).to.include('flat-network/no-network-policy');
+    expect(gapsOf(report, 'nospec-pod')).not.to.include('flat-network/no-network-policy');
+    expect(gapsOf(report, 'emptytypes-pod')).not.to.include('flat-network/no-network-policy');
+    // A namespace with only a vendor's policy is unknown, not judged ...
+    expect(gapsOf(report, 'vendoronly-pod')).not.to.include('flat-network/no-network-policy');
+    // ... until the input is said to hold every policy: then it has none.
+    const complete = json([FIX('netpol-semantics.yaml'), '--input-complete']).report;
+    expect(gapsOf(complete, 'vendoronly-pod')).to.include('flat-network/no-network-policy');
+    expect(report.skipped.map((s) => s.kind)).to.deep.equal(['NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy']);
+  });
+
   it('writes SARIF 2.1.0 with gap/rule ids and file and line locations', () => {
     const r = run(['scan', '--output', 'sarif', FIX('mixed.yaml')]);
     expect(r.code).to.equal(1);

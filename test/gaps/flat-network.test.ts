@@ -110,6 +110,11 @@ describe('flat-network', () => {
       ['an omitted podSelector (the API default is empty)', { policyTypes: ['Ingress'] }],
       ['no policyTypes (Ingress is implied)', { podSelector: { matchLabels: { app: 'web' } } }],
       ['Ingress and Egress', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }],
+      ['empty policyTypes (read as omitted)', { podSelector: {}, policyTypes: [] }],
+      ['empty policyTypes and egress rules (Ingress still implied)', { podSelector: {}, policyTypes: [], egress: [{}] }],
+      ['no spec at all (every pod, Ingress)', undefined],
+      ['a null spec', null],
+      ['an empty spec', {}],
       ['matchLabels subset', { podSelector: { matchLabels: { app: 'web', tier: 'frontend' } } }],
       ['In', { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['api', 'web'] }] } }],
       ['NotIn', { podSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['db'] }] } }],
@@ -143,7 +148,8 @@ describe('flat-network', () => {
       ['In with no values (the API would refuse it)', { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [] }] } }],
       ['a matchLabels value of the wrong type', { podSelector: { matchLabels: { app: 1 } } }],
       ['matchExpressions that is not a list', { podSelector: { matchExpressions: { key: 'app', operator: 'Exists' } } }],
-      ['a policy without a spec', undefined],
+      ['a spec that is not an object', 'deny-all'],
+      ['policyTypes that is not a list', { podSelector: {}, policyTypes: 'Egress' }],
     ];
     for (const [what, spec] of notSelecting) {
       it(`is a finding when the only policy has ${what}`, () => {
