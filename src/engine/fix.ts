@@ -34,6 +34,7 @@ export function buildPatch(original: unknown, intents: readonly FixIntent[]): Op
   const ops: Operation[] = [];
   // Adds of missing parents, keyed by pointer, still open to receive more nested values.
   const pending = new Map<string, PendingAdd>();
+  const replaced = new Set<string>();
 
   const setIfAbsent = (path: readonly Segment[], value: unknown): void => {
     let node: unknown = original;
@@ -77,7 +78,12 @@ export function buildPatch(original: unknown, intents: readonly FixIntent[]): Op
         setIfAbsent(intent.path, [intent.value]);
       }
     } else {
-      ops.push({ op: 'replace', path: toPointer(intent.path), value: clone(intent.value) });
+      // Several findings can ask for the same replacement (every container of a pod whose pod-level
+      // limit is zero): replace once.
+      const pointer = toPointer(intent.path);
+      if (replaced.has(pointer)) continue;
+      replaced.add(pointer);
+      ops.push({ op: 'replace', path: pointer, value: clone(intent.value) });
     }
   }
   return ops;

@@ -25,7 +25,7 @@ export type FixIntent =
   | { op: 'set-if-absent'; path: Segment[]; value: unknown }
   /** Append to an array, creating it when absent. */
   | { op: 'append'; path: Segment[]; value: unknown }
-  /** Replace an author's value; only for fixes the gap model allows (digest pinning). */
+  /** Replace an author's value; only for fixes the gap model allows (digest pinning, a limit of zero). */
   | { op: 'replace'; path: Segment[]; value: unknown };
 
 /** What a check reports; the engine adds the policy's action and whether the fix is enabled. */

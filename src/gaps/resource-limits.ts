@@ -3,7 +3,7 @@
  * failure (a leak, a fork bomb, a cryptominer) becomes the node's failure.
  *
  * Fields read:
- *   spec.resources.limits.cpu, .memory (pod-level limits bound every container)
+ *   spec.resources.limits.cpu, .memory (pod-level limits bound every container), .requests
  *   spec.{initContainers,containers}[*].resources.limits.cpu, .memory
  *   spec.{initContainers,containers}[*].resources.requests.cpu, .memory
  * Ephemeral containers are not judged: Kubernetes forbids resources on them.
@@ -11,14 +11,21 @@
  * Rules:
  *   resource-limits/no-memory-limit  high    no memory limit on the container or the pod
  *   resource-limits/no-cpu-limit     medium  no CPU limit on the container or the pod
+ * A limit of zero sets no bound: it counts as missing.
  *
- * Fix: the missing limit from policy.resourceLimits.defaultLimits, or the container's request when
- * that is larger (a limit below the request is invalid). A limit that is set is never touched.
+ * Fix: the missing limit from policy.resourceLimits.defaultLimits, raised to what the API server
+ * requires, so that the patched pod is one it accepts. A limit that is set (and not zero) is never
+ * touched.
+ * - A pod that sizes the resource at pod level (spec.resources sets its request or a zero limit)
+ *   gets the pod-level limit: container limits would imply container requests (a request defaults
+ *   to its limit) that the pod-level request must cover. The pod limit is at least the pod request
+ *   and every container's limit.
+ * - Otherwise each container gets its own limit, at least its request.
  */
-import type { CheckFinding, GapCheck } from '../engine/types.js';
+import type { CheckFinding, FixIntent, GapCheck } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import { parseQuantity } from '../workloads/quantity.js';
-import type { ContainerRef } from '../workloads/types.js';
+import type { ContainerRef, PodTarget, ResourceList, Segment } from '../workloads/types.js';
 
 const NO_MEMORY_LIMIT = 'resource-limits/no-memory-limit';
 const NO_CPU_LIMIT = 'resource-limits/no-cpu-limit';
@@ -48,14 +55,58 @@ const RESOURCES: readonly LimitedResource[] = [
   },
 ];
 
-/** The policy's default, raised to the request when the request is larger. */
-function limitFor(ref: ContainerRef, resource: LimitedResource, policy: Policy): string | number {
+type Quantity = string | number;
+
+/** Whether a limit bounds anything: absent, null and zero do not. */
+function bounds(limit: Quantity | null | undefined): boolean {
+  return limit != null && parseQuantity(limit) !== 0;
+}
+
+/** The largest of the quantities (the first when they tie or one cannot be read). */
+function largest(first: Quantity, others: readonly (Quantity | null | undefined)[]): Quantity {
+  let best = first;
+  let bestValue = parseQuantity(first);
+  for (const q of others) {
+    if (q == null) continue;
+    const value = parseQuantity(q);
+    if (value !== undefined && bestValue !== undefined && value > bestValue) {
+      best = q;
+      bestValue = value;
+    }
+  }
+  return best;
+}
+
+/** Sets the limit where it is absent, replaces it where it is zero. */
+function fillLimit(path: Segment[], current: Quantity | null | undefined, value: Quantity): FixIntent {
+  return current == null ? { op: 'set-if-absent', path, value } : { op: 'replace', path, value };
+}
+
+interface LimitFix {
+  intent: FixIntent;
+  value: Quantity;
+  where: string;
+}
+
+/**
+ * Where the missing limit goes and its value. At pod level when the pod sizes the resource there,
+ * at least the pod request and every container's limit; otherwise on the container, at least its
+ * request.
+ */
+function limitFix(pod: PodTarget, ref: ContainerRef, resource: LimitedResource, policy: Policy): LimitFix {
   const fallback = policy.resourceLimits.defaultLimits[resource.name];
-  const request = ref.container.resources?.requests?.[resource.name];
-  if (request == null) return fallback;
-  const requested = parseQuantity(request);
-  const defaulted = parseQuantity(fallback);
-  return requested !== undefined && defaulted !== undefined && requested > defaulted ? request : fallback;
+  const podResources = pod.spec.resources;
+  const podLimit = podResources?.limits?.[resource.name];
+  const podRequest = podResources?.requests?.[resource.name];
+  if (podRequest != null || podLimit != null) {
+    const containerLimits = pod.containers.map((c) => c.container.resources?.limits?.[resource.name]);
+    const value = largest(fallback, [podRequest, ...containerLimits]);
+    const path = [...pod.specPath, 'resources', 'limits', resource.name];
+    return { intent: fillLimit(path, podLimit, value), value, where: 'on the pod (spec.resources.limits)' };
+  }
+  const value = largest(fallback, [ref.container.resources?.requests?.[resource.name]]);
+  const path = [...ref.path, 'resources', 'limits', resource.name];
+  return { intent: fillLimit(path, ref.container.resources?.limits?.[resource.name], value), value, where: 'on the container' };
 }
 
 export const resourceLimits: GapCheck = {
@@ -66,21 +117,21 @@ export const resourceLimits: GapCheck = {
     const podLimits = pod.spec.resources?.limits;
     for (const ref of pod.containers) {
       if (ref.list === 'ephemeralContainers') continue;
-      const limits = ref.container.resources?.limits;
+      const limits: ResourceList | undefined = ref.container.resources?.limits;
       for (const resource of RESOURCES) {
-        if (podLimits?.[resource.name] != null || limits?.[resource.name] != null) continue;
-        const path = [...ref.path, 'resources', 'limits', resource.name];
-        const value = limitFor(ref, resource, ctx.policy);
+        if (bounds(podLimits?.[resource.name]) || bounds(limits?.[resource.name])) continue;
+        const zero = limits?.[resource.name] != null ? ` (a limit of ${String(limits[resource.name])} sets no bound)` : '';
+        const fix = limitFix(pod, ref, resource, ctx.policy);
         findings.push({
           gap: 'resource-limits',
           rule: resource.rule,
           severity: resource.severity,
-          path,
-          message: `Container "${ref.name}" has no ${resource.label} limit (resources.limits.${resource.name}) and the pod sets none: ${resource.harm}.`,
+          path: [...ref.path, 'resources', 'limits', resource.name],
+          message: `Container "${ref.name}" has no ${resource.label} limit (resources.limits.${resource.name})${zero} and the pod sets none: ${resource.harm}.`,
           remediation:
             `Set resources.limits.${resource.name} to what the application needs at its peak, with room for spikes ` +
-            `(gapguard fix sets ${value}: the policy default, or the request when that is larger).`,
-          fix: [{ op: 'set-if-absent', path, value }],
+            `(gapguard fix sets ${fix.value} ${fix.where}: the policy default, or the request when that is larger).`,
+          fix: [fix.intent],
           container: ref,
         });
       }
