@@ -4,8 +4,9 @@
  *
  * Fields read:
  *   spec.os.name
- *   spec.securityContext.runAsUser, .runAsNonRoot, .seccompProfile.type
- *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsUser, .runAsNonRoot
+ *   spec.securityContext.runAsUser, .runAsNonRoot, .seccompProfile.type, .windowsOptions.runAsUserName
+ *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.runAsUser, .runAsNonRoot,
+ *     .windowsOptions.runAsUserName
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add, .drop
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
  *
@@ -54,6 +55,7 @@ const level = (own: boolean): string => (own ? 'the container' : 'the pod');
  * USER applies, which gapguard cannot see and must assume is root.
  */
 function rootUser(pod: PodTarget, ref: ContainerRef, sc: SecurityContext | null | undefined, podSc: PodSecurityContext | null | undefined): RootUser | undefined {
+  if (pod.windows) return windowsRootUser(pod, ref, sc, podSc);
   const ownUser = sc?.runAsUser != null;
   const runAsUser = ownUser ? sc!.runAsUser : podSc?.runAsUser;
   if (runAsUser != null) {
@@ -73,9 +75,40 @@ function rootUser(pod: PodTarget, ref: ContainerRef, sc: SecurityContext | null 
   };
 }
 
+/** Windows' administrator account in containers, and its unprivileged one. */
+const WINDOWS_ADMINISTRATOR = 'containeradministrator';
+const WINDOWS_USER = 'containeruser';
+
+/**
+ * On Windows the user is windowsOptions.runAsUserName (the container's over the pod's; runAsUser
+ * does not exist there): ContainerAdministrator is root, ContainerUser is not; another account may
+ * be an administrator, which only runAsNonRoot: true makes the kubelet check.
+ */
+function windowsRootUser(pod: PodTarget, ref: ContainerRef, sc: SecurityContext | null | undefined, podSc: PodSecurityContext | null | undefined): RootUser | undefined {
+  const ownNonRoot = sc?.runAsNonRoot != null;
+  const runAsNonRoot = ownNonRoot ? sc!.runAsNonRoot : podSc?.runAsNonRoot;
+  const ownName = sc?.windowsOptions?.runAsUserName != null;
+  const userName = ownName ? sc!.windowsOptions!.runAsUserName : podSc?.windowsOptions?.runAsUserName;
+  const namePath = [...fieldPath(pod, ref, ownName, 'windowsOptions'), 'runAsUserName'];
+  if (userName != null && userName.toLowerCase() === WINDOWS_ADMINISTRATOR) {
+    return { reason: `windowsOptions.runAsUserName: ${userName} is set on ${level(ownName)}`, path: namePath, unset: false };
+  }
+  if (runAsNonRoot === true || userName?.toLowerCase() === WINDOWS_USER) return undefined;
+  if (runAsNonRoot === false) {
+    return { reason: `runAsNonRoot: false is set on ${level(ownNonRoot)}`, path: fieldPath(pod, ref, ownNonRoot, 'runAsNonRoot'), unset: false };
+  }
+  const reason =
+    userName != null
+      ? `windowsOptions.runAsUserName: ${userName} is set on ${level(ownName)}, an account that may be an administrator, and neither it nor the pod sets runAsNonRoot: true to have the kubelet check`
+      : "neither it nor the pod sets windowsOptions.runAsUserName or runAsNonRoot: true, so the image's user applies, ContainerAdministrator unless the image says otherwise";
+  return { reason, path: fieldPath(pod, ref, true, 'runAsNonRoot'), unset: true };
+}
+
 function rootRemediation(root: RootUser, windows: boolean): string {
   if (!root.unset) {
-    return 'Run as a non-root user: set runAsUser above 0, or runAsNonRoot: true with a non-root USER in the image. gapguard never flips an explicit setting.';
+    return windows
+      ? 'Run as ContainerUser (windowsOptions.runAsUserName) with runAsNonRoot: true. gapguard never flips an explicit setting.'
+      : 'Run as a non-root user: set runAsUser above 0, or runAsNonRoot: true with a non-root USER in the image. gapguard never flips an explicit setting.';
   }
   return windows
     ? 'Run as ContainerUser (windowsOptions.runAsUserName) and set runAsNonRoot: true (gapguard fix adds it; the kubelet then refuses to start the container as ContainerAdministrator).'

@@ -35,7 +35,7 @@ const containerSecurityContext: Schema = {
   procMount: 'string',
   capabilities: caps,
   seccompProfile: { type: 'string' },
-  windowsOptions: { hostProcess: 'boolean' },
+  windowsOptions: { hostProcess: 'boolean', runAsUserName: 'string' },
 };
 const resources: Schema = {
   limits: { cpu: 'quantity', memory: 'quantity' },
@@ -60,7 +60,7 @@ const podSpec: Schema = {
     runAsNonRoot: 'boolean',
     runAsUser: 'integer',
     seccompProfile: { type: 'string' },
-    windowsOptions: { hostProcess: 'boolean' },
+    windowsOptions: { hostProcess: 'boolean', runAsUserName: 'string' },
   },
   hostNetwork: 'boolean',
   hostPID: 'boolean',

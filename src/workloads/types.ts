@@ -16,7 +16,7 @@ export interface SecurityContext {
   procMount?: string;
   capabilities?: Capabilities;
   seccompProfile?: { type?: string };
-  windowsOptions?: { hostProcess?: boolean };
+  windowsOptions?: { hostProcess?: boolean; runAsUserName?: string };
 }
 
 export interface EnvVar {
@@ -61,7 +61,7 @@ export interface PodSecurityContext {
   runAsNonRoot?: boolean;
   runAsUser?: number;
   seccompProfile?: { type?: string };
-  windowsOptions?: { hostProcess?: boolean };
+  windowsOptions?: { hostProcess?: boolean; runAsUserName?: string };
 }
 
 export interface PodSpec {

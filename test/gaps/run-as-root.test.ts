@@ -30,6 +30,11 @@ describeFixtures('run-as-root', {
     at(NOT_DROPPED, 'spec.containers[1]', 'capabilities.drop'),
   ],
   'win-admin': [at(ROOT, 'spec.containers[0]', 'runAsNonRoot')],
+  'win-container-administrator': [
+    `${ROOT} @ spec.securityContext.windowsOptions.runAsUserName`,
+    at(ROOT, 'spec.containers[1]', 'windowsOptions.runAsUserName'),
+    at(ROOT, 'spec.containers[2]', 'runAsNonRoot'),
+  ],
   'debug-as-root': [at(ROOT, 'spec.ephemeralContainers[0]', 'runAsUser'), at(NOT_DROPPED, 'spec.ephemeralContainers[0]', 'capabilities.drop')],
 });
 
@@ -122,5 +127,19 @@ describe('run-as-root', () => {
     const obj = fixture('run-as-root', 'fail', 'win-admin');
     expect(theFinding(obj, ROOT).fixable).to.equal(true);
     expect(valueAt(withFixes(obj), 'spec.containers[0].securityContext')).to.deep.equal({ runAsNonRoot: true });
+    expect(theFinding(obj, ROOT).message).to.include('neither it nor the pod sets windowsOptions.runAsUserName or runAsNonRoot: true').and.not.include('runAsUser above 0');
+  });
+
+  it('says where ContainerAdministrator is set, and never flips it', () => {
+    const obj = fixture('run-as-root', 'fail', 'win-container-administrator');
+    const [onPod, onContainer, unchecked] = findingsOf(obj, 'run-as-root');
+    expect(onPod!.message).to.equal('Container "iis" runs as root: windowsOptions.runAsUserName: ContainerAdministrator is set on the pod.');
+    expect(onContainer!.message).to.include('windowsOptions.runAsUserName: containeradministrator is set on the container');
+    expect(onPod!.fixable).to.equal(false);
+    expect(onContainer!.fixable).to.equal(false);
+    expect(onPod!.remediation).to.include('ContainerUser');
+    // Another account may be an administrator: runAsNonRoot: true has the kubelet check, and the fix adds it.
+    expect(unchecked!.message).to.include('NETWORK SERVICE').and.include('may be an administrator');
+    expect(unchecked!.fixable).to.equal(true);
   });
 });
