@@ -34,15 +34,14 @@ const CREDENTIAL_WORDS = new Set([
   'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'creds',
   'apikey', 'apikeys', 'privatekey', 'accesskey', 'secretkey',
 ]);
-/**
- * Endings of run-together names that hold a credential: CLIENTSECRET, APITOKEN, DBPASS, ADMINPWD.
- * (`password` and `passwd` count anywhere in a word, as in DBPASSWORDHASH's author's intent.)
- */
+/** Endings of run-together names that hold a credential: CLIENTSECRET, APITOKEN, DBPASS, ADMINPWD. */
 const RUN_TOGETHER_ENDINGS = ['secret', 'secrets', 'token', 'tokens', 'apikey', 'pwd', 'pass'];
 /** English words that end in `pass` without being one. */
 const NOT_A_PASS = new Set(['bypass', 'compass', 'encompass', 'surpass', 'overpass', 'underpass', 'trespass']);
 /** Abbreviations that name a password only as the last word: ADMIN_PW, SMTP_PW (PW_TEST_* is Playwright's). */
 const LAST_WORD_ABBREVIATIONS = new Set(['pw', 'pword']);
+/** The shell's working directories, not passwords. */
+const SHELL_DIRECTORIES = new Set(['pwd', 'oldpwd']);
 /** Last words that say the value is a path to the credential, not the credential: DB_PASSWORD_FILE. */
 const PATH_SUFFIXES = new Set(['file', 'files']);
 /** Words that make a following `key` a credential: API_KEY, PRIVATE_KEY, accessKey ... */
@@ -97,7 +96,7 @@ function namesCredential(word: string, index: number, words: readonly string[]):
 function classifyName(name: string): NameReading {
   const words = name.split(WORD_BOUNDARY).filter((w) => w !== '').map((w) => w.toLowerCase());
   const last = words[words.length - 1];
-  if (last === undefined || DESCRIPTIVE_SUFFIXES.has(last)) return { kind: 'other', holdsPath: false };
+  if (last === undefined || DESCRIPTIVE_SUFFIXES.has(last) || SHELL_DIRECTORIES.has(name.toLowerCase())) return { kind: 'other', holdsPath: false };
   const holdsPath = PATH_SUFFIXES.has(last);
   let kind: NameKind = 'other';
   for (let i = 0; i < words.length; i++) {

@@ -244,7 +244,7 @@ describe('env-secrets', () => {
         expect(literal(name, 'Qx7-not-a-format').map((f) => f.rule)).to.deep.equal([LITERAL]);
       });
     }
-    const otherNames = ['PROXY_BYPASS', 'COMPASS_HEADING', 'PW_TEST_HTML_REPORT_OPEN', 'PWA_MODE', 'CLIENTSECRET_NAME', 'APITOKEN_URL', 'SECRETARY', 'TOKENIZER'];
+    const otherNames = ['PROXY_BYPASS', 'COMPASS_HEADING', 'PW_TEST_HTML_REPORT_OPEN', 'PWA_MODE', 'CLIENTSECRET_NAME', 'APITOKEN_URL', 'SECRETARY', 'TOKENIZER', 'PWD', 'OLDPWD'];
     for (const name of otherNames) {
       it(`does not read ${name} as one`, () => {
         expect(literal(name, 'Qx7-not-a-format')).to.deep.equal([]);
