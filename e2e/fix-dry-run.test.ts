@@ -39,7 +39,13 @@ describe('fix output through the apiserver (server-side dry-run)', function () {
 
   for (const file of readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsWith('.yaml'))) {
     it(`examples/${file}: as written and as fixed`, async function () {
-      const yaml = readFileSync(join(repoRoot, 'examples', file), 'utf8');
+      // Into the test's namespace: the examples name their own.
+      const yaml = parseAllDocuments(readFileSync(join(repoRoot, 'examples', file), 'utf8'))
+        .map((d) => {
+          d.setIn(['metadata', 'namespace'], ns);
+          return d.toString();
+        })
+        .join('---\n');
       expect(await dryRunFailures(ns, yaml), 'the example as written').to.deep.equal([]);
       const fixed = await gapguardFix(yaml);
       expect(objectCount(fixed)).to.equal(objectCount(yaml));
