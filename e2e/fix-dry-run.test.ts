@@ -1,13 +1,14 @@
 // "The API server accepts what `gapguard fix` writes", checked by the API server: every example
 // manifest and a fixed sample of generated workloads (test/generators/pods.ts, the same generator
-// as the unit property test) go through `gapguard fix`, and both the input and the fixed output
+// as the unit property test, plain and with anchors, aliases and merge keys, which kubectl resolves)
+// go through `gapguard fix`, and both the input and the fixed output
 // through `kubectl apply --dry-run=server`, in a namespace in audit mode so that gapguard's own
 // webhooks let them through and only the apiserver's validation (and defaulting) judges.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments, stringify } from 'yaml';
-import { sampleWorkloads } from '../test/generators/pods.js';
+import { sampleWorkloads, yamlWithSharedSettings } from '../test/generators/pods.js';
 import { createNamespace } from './support/kube.js';
 import { repoRoot } from './support/paths.js';
 import { run } from './support/run.js';
@@ -60,6 +61,15 @@ describe('fix output through the apiserver (server-side dry-run)', function () {
     const fixed = await gapguardFix(yaml);
     expect(fixed).not.to.equal(yaml);
     expect(objectCount(fixed)).to.equal(80);
+    expect(await dryRunFailures(ns, fixed), 'the fixed output').to.deep.equal([]);
+  });
+
+  it('60 generated workloads written with anchors, aliases and merge keys: accepted as generated and as fixed', async function () {
+    const yaml = sampleWorkloads(60, 10).map(yamlWithSharedSettings).join('---\n');
+    expect(yaml).to.include('<<: *first');
+    expect(await dryRunFailures(ns, yaml), 'the generated input (a generator bug otherwise)').to.deep.equal([]);
+    const fixed = await gapguardFix(yaml);
+    expect(objectCount(fixed)).to.equal(60);
     expect(await dryRunFailures(ns, fixed), 'the fixed output').to.deep.equal([]);
   });
 });

@@ -14,7 +14,7 @@ import { evaluate } from '../src/engine/engine.js';
 import type { Finding } from '../src/engine/types.js';
 import type { KubeObject } from '../src/workloads/locate.js';
 import { parseQuantity } from '../src/workloads/quantity.js';
-import { sampleWorkloads, workloadArbitrary } from './generators/pods.js';
+import { sampleWorkloads, workloadArbitrary, yamlWithSharedSettings } from './generators/pods.js';
 import { makeContext, repoRoot } from './helpers.js';
 
 type Json = Record<string, any>;
@@ -100,6 +100,34 @@ describe('fix property: generated workloads', function () {
       const scan = spawnSync(process.execPath, [bin, 'scan', '--output', 'json', output], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       const report = JSON.parse(scan.stdout) as { results: { name: string; findings: { rule: string; path: string; fixable: boolean }[] }[] };
       expect(report.results).to.have.length(60);
+      const left = report.results.flatMap((r) => r.findings.filter((f) => f.fixable).map((f) => `${r.name}: ${f.rule} @ ${f.path}`));
+      expect(left).to.deep.equal([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gapguard fix on the same workloads written with anchors, aliases and merge keys: the merged result has nothing fixable left and keeps the API rules (CLI)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gapguard-fix-property-'));
+    try {
+      const texts = sampleWorkloads(60, 10).map(yamlWithSharedSettings);
+      expect(texts.filter((t) => t.includes('<<: *first')).length, 'merge keys in the sample').to.be.above(10);
+      expect(texts.filter((t) => t.includes('*shared-security')).length, 'aliases in the sample').to.be.above(3);
+      // As kubectl reads them (sigs.k8s.io/yaml over go-yaml: merge keys resolved).
+      const asKubectl = (yaml: string) => parseAllDocuments(yaml, { merge: true }).map((d) => d.toJS() as KubeObject);
+      for (const obj of asKubectl(texts.join('---\n'))) expect(apiRuleBreaks(obj), 'the generated input is valid').to.deep.equal([]);
+      const input = join(dir, 'shared.yaml');
+      writeFileSync(input, texts.join('---\n'));
+      const bin = join(repoRoot, 'dist/src/cli/main.js');
+      const fixedRun = spawnSync(process.execPath, [bin, 'fix', input], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      expect(fixedRun.status, fixedRun.stderr).to.equal(0);
+      const fixedObjects = asKubectl(fixedRun.stdout);
+      expect(fixedObjects).to.have.length(60);
+      for (const obj of fixedObjects) expect(apiRuleBreaks(obj), `${String((obj.metadata as Json).name)} after the fix`).to.deep.equal([]);
+      const output = join(dir, 'fixed.yaml');
+      writeFileSync(output, fixedRun.stdout);
+      const scan = spawnSync(process.execPath, [bin, 'scan', '--output', 'json', output], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const report = JSON.parse(scan.stdout) as { results: { name: string; findings: { rule: string; path: string; fixable: boolean }[] }[] };
       const left = report.results.flatMap((r) => r.findings.filter((f) => f.fixable).map((f) => `${r.name}: ${f.rule} @ ${f.path}`));
       expect(left).to.deep.equal([]);
     } finally {

@@ -2,8 +2,10 @@
 // (so that a rejection after `fix` is the fix's doing), mixing every setting the fixes touch or
 // must step around: container and pod-level resources (limits of zero included), user and
 // capability settings, privileged and SYS_ADMIN containers (which allowPrivilegeEscalation: false
-// would make invalid), Windows pods, host paths, literal secrets and image names.
+// would make invalid), Windows pods, host paths, literal secrets and image names; and written with
+// anchors, aliases and merge keys, as kubectl resolves them.
 import fc from 'fast-check';
+import { Document, Pair, Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { parseQuantity } from '../../src/workloads/quantity.js';
 
@@ -195,4 +197,29 @@ export function sampleWorkloads(count: number, seed: number): KubeObject[] {
     ...obj,
     metadata: { ...(obj.metadata as Json), name: `generated-${i}` },
   }));
+}
+
+/**
+ * The workload written as people share settings in YAML: the second container merges the first
+ * (`<<: *first`, its own keys win) and the last container, without a securityContext of its own, takes the
+ * first's through an alias. Pods sized at pod level are written plainly: a merged container's
+ * inherited requests would no longer fit the generated pod-level requests.
+ */
+export function yamlWithSharedSettings(obj: KubeObject): string {
+  const doc = new Document(obj);
+  const specPath = obj.kind === 'Pod' ? ['spec'] : ['spec', 'template', 'spec'];
+  const containers = doc.getIn([...specPath, 'containers']) as YAMLSeq<YAMLMap>;
+  const spec = doc.getIn(specPath) as YAMLMap;
+  if (!spec.has('resources') && containers.items.length >= 2) {
+    const first = containers.items[0]!;
+    first.anchor = 'first';
+    containers.items[1]!.items.unshift(new Pair(new Scalar('<<'), doc.createAlias(first)));
+    const shared = first.get('securityContext', true) as YAMLMap | undefined;
+    const last = containers.items[containers.items.length - 1]!;
+    if (shared && !last.has('securityContext')) {
+      shared.anchor = 'shared-security';
+      last.set('securityContext', doc.createAlias(shared));
+    }
+  }
+  return doc.toString();
 }
