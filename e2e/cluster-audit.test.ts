@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startRegistry, type RunningRegistry } from '../test/registry/registry-server.js';
-import { apply, createNamespace, eventually, getJson } from './support/kube.js';
+import { apply, createNamespace, eventually, getJson, kubeconfigWith } from './support/kube.js';
 import { cleanPodSpec, cronJob, deployment, pod, type PodSpec } from './support/objects.js';
 import { repoRoot } from './support/paths.js';
 import { run, type RunResult } from './support/run.js';
@@ -112,34 +112,6 @@ async function markRunning(ns: string, name: string, container: string, startedA
   await ok(kubectl(['-n', ns, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]));
 }
 
-function kubeconfigWith(dir: string, name: string, fields: { server?: string; token?: string }): string {
-  const e = env();
-  const file = join(dir, `${name}.kubeconfig`);
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: e2e',
-      '  cluster:',
-      `    server: ${fields.server ?? e.apiServer}`,
-      `    certificate-authority: ${e.apiServerCaFile}`,
-      'users:',
-      `- name: ${name}`,
-      '  user:',
-      `    token: ${fields.token ?? e.token}`,
-      'contexts:',
-      `- name: ${name}`,
-      '  context:',
-      '    cluster: e2e',
-      `    user: ${name}`,
-      `current-context: ${name}`,
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 /** One line, no stack trace. */
 function expectOneLine(stderr: string): void {

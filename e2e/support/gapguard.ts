@@ -14,8 +14,10 @@ export interface GapguardOptions {
   kubeconfig: string;
   policyFile: string;
   logFile: string;
-  /** More `serve` flags (registry lookups, say). */
+  /** More `serve` flags (registry lookups, the background audit's, say). */
   extraArgs?: string[];
+  /** More environment (POD_NAME, the leader election identity). */
+  env?: Record<string, string>;
 }
 
 export interface Readyz {
@@ -78,7 +80,7 @@ export class GapguardServer {
     const child = spawn(
       process.execPath,
       [o.main, 'serve', '--host', '127.0.0.1', '--port', String(o.port), '--tls-cert', o.certFile, '--tls-key', o.keyFile, '--kubeconfig', o.kubeconfig, '--policy', o.policyFile, '--log-level', 'info', ...(o.extraArgs ?? [])],
-      { stdio: ['ignore', log, log] },
+      { stdio: ['ignore', log, log], env: { ...process.env, ...o.env } },
     );
     closeSync(log);
     this.child = child;
@@ -117,6 +119,12 @@ export class GapguardServer {
   /** For the exit and signal handlers, which cannot wait for a drain. */
   killNow(): void {
     this.child?.kill('SIGKILL');
+  }
+
+  /** SIGKILL, as a node failure or an OOM kill would end it: no drain, no lease release. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL');
+    await this.exited;
   }
 
   log(): string {

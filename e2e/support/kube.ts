@@ -1,7 +1,8 @@
 // What the scenarios do as a cluster user: apply manifests with kubectl, read objects back, make
 // namespaces in a given gapguard mode, and read the apiserver's audit log.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RunResult } from './run.js';
 import { env, kubectl } from './suite.js';
 
@@ -78,4 +79,34 @@ export function auditEvents(namespace: string, resource?: string): AuditEvent[] 
     .filter((l) => l.includes(`"namespace":"${namespace}"`))
     .map((l) => JSON.parse(l) as AuditEvent)
     .filter((e) => e.stage === 'ResponseComplete' && e.objectRef?.namespace === namespace && (resource === undefined || e.objectRef.resource === resource));
+}
+
+/** A kubeconfig file in dir for the suite's API server, with the suite's token or another. */
+export function kubeconfigWith(dir: string, name: string, fields: { server?: string; token?: string }): string {
+  const e = env();
+  const file = join(dir, `${name}.kubeconfig`);
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: e2e',
+      '  cluster:',
+      `    server: ${fields.server ?? e.apiServer}`,
+      `    certificate-authority: ${e.apiServerCaFile}`,
+      'users:',
+      `- name: ${name}`,
+      '  user:',
+      `    token: ${fields.token ?? e.token}`,
+      'contexts:',
+      `- name: ${name}`,
+      '  context:',
+      '    cluster: e2e',
+      `    user: ${name}`,
+      `current-context: ${name}`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }

@@ -1,13 +1,24 @@
 // `gapguard serve`: flags to server options, then run until SIGTERM or SIGINT and drain.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ContinuousAudit } from '../cluster/continuous-audit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
-import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type ServerOptions } from '../server/server.js';
+import { REPORT_FORMATS, type ReportFormat } from '../report/policy-report.js';
+import { Metrics } from '../server/metrics.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type RunningServer, type ServerOptions } from '../server/server.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
 import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
+
+/** A replica that dies is replaced as report writer within LEASE_SECONDS + LEASE_RETRY_MS. */
+const LEASE_SECONDS = 10;
+const LEASE_RETRY_MS = 2000;
+/** Changes within this time are judged in one run of the background audit. */
+const AUDIT_DEBOUNCE_MS = 1000;
 
 /** Well under the API server's webhook timeout (the chart's audit webhook waits 3 s). */
 const DEFAULT_LOOKUP_BUDGET_MS = 1500;
@@ -39,16 +50,37 @@ Options:
   --log-level LEVEL        debug, info, warn or error (default info); JSON lines on stderr
   --body-limit BYTES       largest request body accepted (default ${DEFAULT_BODY_LIMIT})
   -h, --help               this help
+Background audit (needs a cluster; docs/cluster-audit.md):
+  --background-audit       watch Pods and every controller kind and judge them continuously, as
+                           gapguard audit does; gauges on /metrics
+  --reports FORMAT         also write policy reports: wgpolicyk8s (PolicyReport) or openreports
+                           (Report), one per namespace plus a cluster one
+  --report-owner-clusterrole NAME
+                           ClusterRole that owns the reports: deleting it deletes them
+  --leader-lease NS/NAME   only the holder of this coordination.k8s.io Lease writes reports
+                           (default: this replica writes); identity: $POD_NAME, else host and pid
+  --dashboard-port PORT    serve the read-only dashboard over HTTP on this port (0 picks one)
+  --dashboard-host HOST    address of the dashboard (default 127.0.0.1: kubectl port-forward)
+  --metrics-max-namespaces N
+                           namespaces with their own series in the audit gauges (default 100)
 Registry lookups (off by default; per request, images without facts in the budget are judged
 without them and the answer says so):
 ${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
 `;
+
+interface BackgroundConfig {
+  reports?: { format: ReportFormat; ownerClusterRole?: string };
+  lease?: { namespace: string; name: string };
+  dashboard?: { host: string; port: number };
+  maxNamespaces: number;
+}
 
 interface ServeConfig {
   options: Omit<ServerOptions, 'logger' | 'cluster'>;
   logLevel: LogLevel;
   kubeconfig?: string;
   noCluster: boolean;
+  background?: BackgroundConfig;
 }
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
@@ -75,6 +107,13 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     'log-level': { type: 'string', default: 'info' },
     'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
     help: { type: 'boolean', short: 'h', default: false },
+    'background-audit': { type: 'boolean', default: false },
+    reports: { type: 'string' },
+    'report-owner-clusterrole': { type: 'string' },
+    'leader-lease': { type: 'string' },
+    'dashboard-port': { type: 'string' },
+    'dashboard-host': { type: 'string', default: '127.0.0.1' },
+    'metrics-max-namespaces': { type: 'string', default: '100' },
     ...IMAGE_LOOKUP_OPTIONS,
   });
   const v = parsed.values;
@@ -95,7 +134,10 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     }
   }
   const imageLookups = imageLookupConfig(v, DEFAULT_LOOKUP_BUDGET_MS);
+  const background = backgroundConfig(v);
+  if (background && v['no-cluster']) throw new UsageError('--background-audit needs a cluster: leave out --no-cluster');
   return {
+    ...(background ? { background } : {}),
     options: {
       host: v.host,
       port: wholeNumber('port', v.port, 0, 65535),
@@ -115,11 +157,35 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   };
 }
 
+function backgroundConfig(v: Record<string, string | boolean | undefined>): BackgroundConfig | undefined {
+  const needing = ['reports', 'report-owner-clusterrole', 'leader-lease', 'dashboard-port'].filter((f) => v[f] !== undefined);
+  if (!v['background-audit']) {
+    if (needing.length) throw new UsageError(`--${needing[0]} needs --background-audit`);
+    return undefined;
+  }
+  const reports = v.reports as string | undefined;
+  if (reports !== undefined && !(REPORT_FORMATS as readonly string[]).includes(reports)) throw new UsageError(`--reports must be ${REPORT_FORMATS.join(' or ')}, not "${reports}"`);
+  if (v['report-owner-clusterrole'] !== undefined && reports === undefined) throw new UsageError('--report-owner-clusterrole needs --reports');
+  const lease = v['leader-lease'] as string | undefined;
+  const leaseParts = lease === undefined ? undefined : /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(lease);
+  if (lease !== undefined && !leaseParts) throw new UsageError(`--leader-lease must be NAMESPACE/NAME (lowercase DNS names), not "${lease}"`);
+  if (v['dashboard-host'] === '') throw new UsageError('--dashboard-host must not be empty');
+  return {
+    ...(reports !== undefined
+      ? { reports: { format: reports as ReportFormat, ...(v['report-owner-clusterrole'] !== undefined ? { ownerClusterRole: v['report-owner-clusterrole'] as string } : {}) } }
+      : {}),
+    ...(leaseParts ? { lease: { namespace: leaseParts[1]!, name: leaseParts[3]! } } : {}),
+    ...(v['dashboard-port'] !== undefined ? { dashboard: { host: v['dashboard-host'] as string, port: wholeNumber('dashboard-port', v['dashboard-port'] as string, 0, 65535) } } : {}),
+    maxNamespaces: wholeNumber('metrics-max-namespaces', v['metrics-max-namespaces'] as string, 1, 10_000),
+  };
+}
+
 /** The cluster to watch: --kubeconfig, else the in-cluster config inside a pod, else none. */
-async function clusterFrom(config: ServeConfig, logger: Logger): Promise<ClusterView> {
+async function clusterFrom(config: ServeConfig, logger: Logger): Promise<{ view: ClusterView; kubeConfig?: KubeConfig }> {
   if (config.noCluster || (config.kubeconfig === undefined && !process.env.KUBERNETES_SERVICE_HOST)) {
+    if (config.background) throw new Error('--background-audit needs a cluster: pass --kubeconfig, or run inside a pod');
     logger.info('no cluster: judging from the policy alone (no namespace modes, no NetworkPolicy lookups)');
-    return NO_CLUSTER;
+    return { view: NO_CLUSTER };
   }
   // Loaded only when a cluster is used: the client is the largest module of the program.
   const { KubeConfig } = await import('@kubernetes/client-node');
@@ -130,7 +196,7 @@ async function clusterFrom(config: ServeConfig, logger: Logger): Promise<Cluster
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error(`${config.kubeconfig ?? 'the in-cluster config'} names no current cluster`);
   logger.info('watching the cluster', { server: cluster.server });
-  return connectCluster(kubeConfig, logger);
+  return { view: connectCluster(kubeConfig, logger), kubeConfig };
 }
 
 function waitForStopSignal(): Promise<NodeJS.Signals> {
@@ -149,10 +215,34 @@ export async function runServe(argv: string[]): Promise<number> {
   const config = parsedOrExitCode('gapguard serve', USAGE, () => parseServeArgs(argv));
   if (typeof config === 'number') return config;
   const logger = createLogger(config.logLevel);
-  let server;
+  let server: RunningServer;
+  let continuous: ContinuousAudit | undefined;
   try {
     const cluster = await clusterFrom(config, logger);
-    server = await startServer({ ...config.options, cluster, logger });
+    const metrics = new Metrics();
+    server = await startServer({ ...config.options, cluster: cluster.view, logger, metrics });
+    if (config.background && cluster.kubeConfig) {
+      try {
+        const { startContinuousAudit } = await import('../cluster/continuous-audit.js');
+        const b = config.background;
+        const running = server;
+        continuous = await startContinuousAudit({
+          kubeConfig: cluster.kubeConfig,
+          logger,
+          registry: metrics.registry,
+          policy: () => running.policy,
+          ...(config.options.imageLookups ? { imageLookups: config.options.imageLookups } : {}),
+          ...(b.reports ? { reports: b.reports } : {}),
+          ...(b.lease ? { lease: { ...b.lease, identity: process.env.POD_NAME || `${hostname()}-${process.pid}`, durationSeconds: LEASE_SECONDS, retryMs: LEASE_RETRY_MS } } : {}),
+          ...(b.dashboard ? { dashboard: b.dashboard } : {}),
+          maxNamespaces: b.maxNamespaces,
+          debounceMs: AUDIT_DEBOUNCE_MS,
+        });
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+    }
   } catch (err) {
     const what = err instanceof PolicyError ? 'policy error' : 'cannot start';
     process.stderr.write(`gapguard serve: ${what}: ${(err as Error).message}\n`);
@@ -161,6 +251,8 @@ export async function runServe(argv: string[]): Promise<number> {
   if (server.caFile) process.stdout.write(`CA certificate: ${server.caFile}\n`);
   const signal = await waitForStopSignal();
   logger.info('stop signal received', { signal });
+  // The audit first: a leader releases its lease before admission drains.
+  await continuous?.stop();
   await server.close();
   return 0;
 }

@@ -29,6 +29,11 @@ export interface AuditOptions {
   now: Date;
   /** `cluster:<context>`: the source every object is reported with. */
   source: string;
+  /**
+   * Results of objects judged before under the same policy, NetworkPolicies, image facts and
+   * clock (the background audit keeps one between runs and drops it when any of those change).
+   */
+  cache?: WeakMap<KubeObject, ObjectResult>;
 }
 
 export interface AuditOutcome {
@@ -104,9 +109,11 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
       continue;
     }
     try {
-      const result = evaluate(obj, ctx, { defaultNamespace: namespace, patch: false });
+      const cached = options.cache?.get(obj);
+      const result = cached ?? evaluate(obj, ctx, { defaultNamespace: namespace, patch: false });
       if (!result) continue;
-      if (options.imageLookups) noteMissingFacts(result, podImages(obj), options.imageLookups);
+      if (!cached && options.imageLookups) noteMissingFacts(result, podImages(obj), options.imageLookups);
+      if (!cached) options.cache?.set(obj, result);
       const entry = { obj, result, mode };
       order.push(entry);
       const uid = (obj.metadata as { uid?: unknown } | undefined)?.uid;

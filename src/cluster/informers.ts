@@ -26,7 +26,7 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
 /** One line on why a list or watch failed: the status code and the Status message, for an HTTP error. */
-function describeFailure(err: unknown): string {
+export function describeFailure(err: unknown): string {
   if (err instanceof ApiException) {
     const message = apiStatusMessage(err);
     return `the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`;

@@ -30,7 +30,7 @@ export class ClusterUnavailableError extends Error {
 
 interface ListPage {
   items: object[];
-  metadata?: { _continue?: string };
+  metadata?: { _continue?: string; resourceVersion?: string };
 }
 interface PageRequest {
   limit: number;
@@ -38,14 +38,14 @@ interface PageRequest {
 }
 type Options = ConfigurationOptions;
 
-interface Clients {
+export interface Clients {
   core: CoreV1Api;
   apps: AppsV1Api;
   batch: BatchV1Api;
   networking: NetworkingV1Api;
 }
 
-interface Listed {
+export interface Listed {
   /** As RBAC and kubectl name it: `deployments` in group `apps`. */
   resource: string;
   group: string;
@@ -55,7 +55,7 @@ interface Listed {
 }
 
 /** Every kind the engine judges (workloads/locate.ts), then what the verdicts depend on. */
-const LISTED: readonly Listed[] = [
+export const LISTED: readonly Listed[] = [
   {
     resource: 'pods', group: '', kind: 'Pod', apiVersion: 'v1',
     list: (c, namespace, p, o) => (namespace ? c.core.listNamespacedPod({ namespace, ...p }, o) : c.core.listPodForAllNamespaces(p, o)),
@@ -105,7 +105,7 @@ const LISTED: readonly Listed[] = [
   },
 ];
 
-function qualified(l: Pick<Listed, 'resource' | 'group'>): string {
+export function qualified(l: Pick<Listed, 'resource' | 'group'>): string {
   return l.group ? `${l.resource}.${l.group}` : l.resource;
 }
 
@@ -156,20 +156,40 @@ interface Failure {
   err: unknown;
 }
 
-async function listAll(listed: Listed, clients: Clients, options: ReadOptions): Promise<KubeObject[]> {
-  const objects: KubeObject[] = [];
+/**
+ * Every object of one resource, page by page, each through keep (the background audit trims them
+ * there, so a page at a time is all it holds in full); resolves to the list's resourceVersion.
+ */
+export async function listPaged(listed: Listed, clients: Clients, options: ReadOptions, keep: (obj: KubeObject) => void): Promise<string | undefined> {
   const requestOptions = deadline(options.timeoutMs);
   let token: string | undefined;
+  let resourceVersion: string | undefined;
   do {
     const page = await listed.list(clients, options.namespace, { limit: options.pageSize, ...(token ? { _continue: token } : {}) }, requestOptions);
     for (const item of page.items) {
       // The client hands back typed objects (Dates for times): back to the JSON the API server
       // sent, which is what every other door of the engine reads. List items carry no kind.
-      objects.push({ ...(JSON.parse(JSON.stringify(item)) as KubeObject), apiVersion: listed.apiVersion, kind: listed.kind });
+      keep({ ...(JSON.parse(JSON.stringify(item)) as KubeObject), apiVersion: listed.apiVersion, kind: listed.kind });
     }
     token = page.metadata?._continue || undefined;
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
   } while (token);
+  return resourceVersion;
+}
+
+async function listAll(listed: Listed, clients: Clients, options: ReadOptions): Promise<KubeObject[]> {
+  const objects: KubeObject[] = [];
+  await listPaged(listed, clients, options, (obj) => objects.push(obj));
   return objects;
+}
+
+export function makeClients(kc: KubeConfig): Clients {
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
+  };
 }
 
 function scope(namespace: string | undefined): string {
@@ -178,13 +198,7 @@ function scope(namespace: string | undefined): string {
 
 /** Reads the cluster. Throws ClusterUnavailableError when nothing can be read. */
 export async function readCluster(target: ClusterTarget, options: ReadOptions): Promise<ClusterSnapshot> {
-  const kc: KubeConfig = target.kubeConfig;
-  const clients: Clients = {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
-  };
+  const clients = makeClients(target.kubeConfig);
   const settled = await Promise.allSettled(LISTED.map((l) => listAll(l, clients, options)));
   const listedObjects = new Map<string, KubeObject[]>();
   const failures: Failure[] = [];

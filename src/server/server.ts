@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
+import type { Policy } from '../policy/types.js';
 import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { createRequestListener } from './app.js';
 import type { Logger } from './log.js';
@@ -52,12 +53,16 @@ export interface ServerOptions {
   watchIntervalMs?: number;
   /** Registry lookups of image facts; without it, none. */
   imageLookups?: ImageLookupConfig;
+  /** The metrics /metrics serves; the background audit adds its gauges to the same registry. */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
   readonly port: number;
   /** The CA to trust, when the server generated its own certificate. */
   readonly caFile?: string;
+  /** The policy in force (replaced on every accepted reload). */
+  readonly policy: Policy;
   /** Stops accepting connections, finishes in-flight requests, then stops watchers and informers. */
   close(): Promise<void>;
 }
@@ -75,7 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 async function start(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
   const cluster = options.cluster ?? NO_CLUSTER;
-  const metrics = new Metrics();
+  const metrics = options.metrics ?? new Metrics();
   const watchIntervalMs = options.watchIntervalMs ?? 5000;
 
   // A broken policy at startup is the caller's error to report: it propagates as a PolicyError.
@@ -245,6 +250,9 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   return {
     port,
     caFile,
+    get policy() {
+      return policyFile.inForce.policy;
+    },
     close: () => (closing ??= drain()),
   };
 }

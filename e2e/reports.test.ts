@@ -1,0 +1,246 @@
+// The background audit of `serve` against the suite's real kube-apiserver and controller-manager:
+// two replicas (`serve --background-audit --reports wgpolicyk8s --leader-lease ...`) running with
+// the token of the chart's own ServiceAccount, bound by the chart's rendered RBAC, so the grants
+// are tested too; the report CRDs are the chart's. Checks that reports appear, follow changes, are
+// written only on change, go away with a namespace, an `off` label or gapguard's ClusterRole; that
+// the lease moves to the other replica when the leader is killed; the gauges; and the dashboard in
+// a real Chromium. The replicas run beside the cluster (as the suite's server does); in-cluster pods
+// are not needed for any of it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { openBrowser, type Browser } from '../test/browser.js';
+import { makeCa, makeServingPair } from './support/certs.js';
+import { https } from './support/https-get.js';
+import { freePort, GapguardServer, sleep } from './support/gapguard.js';
+import { apply, createNamespace, eventually, kubeconfigWith, setMode } from './support/kube.js';
+import { deployment, pod } from './support/objects.js';
+import { chartDir } from './support/paths.js';
+import { env, helm, kubectl } from './support/suite.js';
+
+const RELEASE = 'gapguard-reports';
+const NAMESPACE = 'gapguard-reports';
+const LEASE = `${NAMESPACE}/${RELEASE}`;
+
+interface Report {
+  metadata: { resourceVersion: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
+  summary: { pass: number; fail: number; warn: number };
+  results: { policy: string; rule: string; result: string; message: string; resources: { kind: string; name: string; namespace?: string }[]; properties: Record<string, string> }[];
+}
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function report(namespace: string): Promise<Report | undefined> {
+  const out = await ok(['-n', namespace, 'get', 'policyreports.wgpolicyk8s.io', 'gapguard', '--ignore-not-found', '-o', 'json']);
+  return out.trim() ? (JSON.parse(out) as Report) : undefined;
+}
+
+async function clusterReport(): Promise<Report | undefined> {
+  const out = await ok(['get', 'clusterpolicyreports.wgpolicyk8s.io', 'gapguard', '--ignore-not-found', '-o', 'json']);
+  return out.trim() ? (JSON.parse(out) as Report) : undefined;
+}
+
+async function holder(): Promise<string | undefined> {
+  const out = await ok(['-n', NAMESPACE, 'get', 'lease', RELEASE, '--ignore-not-found', '-o', 'jsonpath={.spec.holderIdentity}']);
+  return out.trim() || undefined;
+}
+
+function privileged(spec: Record<string, any>): void {
+  // The API server refuses privileged with allowPrivilegeEscalation false.
+  spec.containers[0].securityContext.privileged = true;
+  spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+}
+
+describe('background audit: reports, leader election, metrics, dashboard', function () {
+  this.timeout(240_000);
+  let dir: string;
+  let rendered: string;
+  let caPem: string;
+  const replicas = new Map<string, GapguardServer>();
+  const dashboards = new Map<string, number>();
+  let nsA: string;
+  let nsB: string;
+  let browser: Browser | undefined;
+
+  const metrics = (name: string): Promise<string> => https(replicas.get(name)!.options.port, '/metrics', caPem).then((r) => r.body);
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'gapguard-reports-'));
+    const r = await helm(['template', RELEASE, chartDir, '-n', NAMESPACE, '--set', 'backgroundAudit.enabled=true', '--show-only', 'templates/report-crds.yaml', '--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml']);
+    if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+    rendered = r.stdout;
+    await ok(['create', 'namespace', NAMESPACE]);
+    await ok(['apply', '-f', '-'], rendered);
+    await ok(['wait', '--for=condition=established', '--timeout=60s', 'crd/policyreports.wgpolicyk8s.io', 'crd/clusterpolicyreports.wgpolicyk8s.io']);
+    const token = (await ok(['-n', NAMESPACE, 'create', 'token', RELEASE, '--duration=1h'])).trim();
+    const kubeconfig = kubeconfigWith(dir, 'reports', { token });
+
+    nsA = await createNamespace('rep-a', 'audit');
+    await ok(['-n', nsA, 'apply', '-f', '-'], JSON.stringify(deployment('web', privileged, 2)));
+    nsB = await createNamespace('rep-b', 'audit');
+    await apply(nsB, pod('calm'));
+    await apply(nsB, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+
+    const ca = await makeCa(dir, 'reports-ca');
+    const pair = await makeServingPair(dir, 'reports-serving', ca);
+    caPem = readFileSync(ca.certFile, 'utf8');
+    for (const name of ['replica-a', 'replica-b']) {
+      const dashboardPort = await freePort();
+      dashboards.set(name, dashboardPort);
+      const server = new GapguardServer({
+        main: env().gapguard.options.main,
+        port: await freePort(),
+        certFile: pair.certFile,
+        keyFile: pair.keyFile,
+        kubeconfig,
+        policyFile: env().gapguard.options.policyFile,
+        logFile: join(env().workdir, `gapguard-${name}.log`),
+        extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s', '--report-owner-clusterrole', RELEASE, '--leader-lease', LEASE, '--dashboard-port', String(dashboardPort)],
+        env: { POD_NAME: name },
+      });
+      replicas.set(name, server);
+      await server.start(caPem);
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const server of replicas.values()) await server.stop();
+    for (const ns of [nsA, nsB]) if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    if (rendered) await kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], rendered);
+    await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=false']);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes one report per namespace, the Deployment reported once (not its ReplicaSet and Pods), and the rollout answer per Namespace', async () => {
+    const a = await eventually('the report of namespace A', async () => {
+      const r = await report(nsA);
+      return r && r.results.some((x) => x.rule === 'privileged/privileged-container') ? r : undefined;
+    }, 60_000);
+    const privilegedResults = a.results.filter((x) => x.rule === 'privileged/privileged-container');
+    expect(privilegedResults.map((x) => `${x.resources[0]!.kind}/${x.resources[0]!.name}`)).to.deep.equal(['Deployment/web']);
+    expect(privilegedResults[0]!.properties).to.include({ enforce: 'deny', path: 'spec.template.spec.containers[0].securityContext.privileged' });
+    expect(a.summary.fail).to.equal(a.results.filter((x) => x.result === 'fail').length);
+    expect(a.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`)).to.deep.equal([`ClusterRole/${RELEASE}`]);
+    const b = await eventually('the report of namespace B', () => report(nsB));
+    expect(b.summary).to.include({ fail: 0, warn: 0, pass: 1 });
+    const cluster = await eventually('the cluster report', async () => {
+      const r = await clusterReport();
+      return r && r.results.some((x) => x.resources[0]!.name === nsB) ? r : undefined;
+    });
+    const answer = (ns: string) => cluster.results.find((x) => x.resources[0]!.name === ns)!;
+    expect(answer(nsA)).to.include({ result: 'fail', rule: 'ready-for-enforce' });
+    expect(answer(nsA).message).to.match(/^not ready for enforce: 1 workload\(s\) would be denied/);
+    expect(answer(nsB)).to.include({ result: 'pass' });
+  });
+
+  it('only the lease holder writes; both replicas export the same bounded gauges', async () => {
+    const leader = await eventually('a lease holder', holder);
+    expect([...replicas.keys()]).to.include(leader);
+    for (const name of replicas.keys()) {
+      const text = await metrics(name);
+      expect(text, name).to.include(`gapguard_leader ${name === leader ? 1 : 0}`);
+      expect(text).to.match(new RegExp(`gapguard_running_findings\\{namespace="${nsA}",gap="privileged"\\} [1-9]`));
+      expect(text).to.include(`gapguard_namespace_ready_for_enforce{namespace="${nsA}"} 0`);
+      expect(text).to.include(`gapguard_namespace_ready_for_enforce{namespace="${nsB}"} 1`);
+      expect(text).to.include(`gapguard_running_workloads{namespace="${nsA}",verdict="deny"} 1`);
+    }
+    const writes = (name: string) => metrics(name).then((t) => Number(/gapguard_report_writes_total\{operation="apply",result="success"\} (\d+)/.exec(t)?.[1] ?? 0));
+    const follower = [...replicas.keys()].find((n) => n !== leader)!;
+    expect(await writes(leader)).to.be.greaterThan(0);
+    expect(await writes(follower)).to.equal(0);
+  });
+
+  it('follows a change, and rewrites only the report whose content changed', async () => {
+    const before = (await report(nsA))!.metadata.resourceVersion;
+    await apply(nsB, pod('loud', privileged));
+    const b = await eventually('namespace B reporting the new Pod', async () => {
+      const r = await report(nsB);
+      return r && r.results.some((x) => x.resources[0]!.name === 'loud' && x.rule === 'privileged/privileged-container') ? r : undefined;
+    });
+    expect(b.summary.fail).to.be.greaterThan(0);
+    await eventually('namespace B not ready in the cluster report', async () => {
+      const r = await clusterReport();
+      return r?.results.find((x) => x.resources[0]!.name === nsB)?.result === 'fail' ? true : undefined;
+    });
+    await sleep(2500);
+    expect((await report(nsA))!.metadata.resourceVersion, 'namespace A unchanged, not rewritten').to.equal(before);
+  });
+
+  it('shows the dashboard in Chromium: the namespaces\' gaps and the ready-for-enforce answer', async () => {
+    browser = await openBrowser();
+    const leader = (await holder())!;
+    const port = dashboards.get(leader)!;
+    const { page } = browser;
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const headers = (await page.locator('thead tr').first().innerText()).split('\t').map((s) => s.trim());
+    const rowA = (await page.getByRole('row', { name: new RegExp(`^${nsA}`) }).innerText()).split('\t').map((s) => s.trim());
+    expect(rowA[headers.indexOf('mode')]).to.equal('audit');
+    expect(Number(rowA[headers.indexOf('privileged')])).to.be.greaterThan(0);
+    expect(rowA[headers.indexOf('if switched to enforce')]).to.include('1 denied');
+    await browser.screenshot('dashboard-overview');
+    await page.getByRole('link', { name: nsA, exact: true }).click();
+    const section = await page.getByRole('region', { name: `Namespace ${nsA}` }).innerText();
+    expect(section).to.match(/Not ready for enforce\s+1 workload\(s\) would be denied/);
+    expect(section).to.match(/Enforce would deny:\s+Deployment web/);
+    expect(section).to.include('spec.template.spec.containers[0].securityContext.privileged');
+    await browser.screenshot('dashboard-namespace');
+    // The clean namespace, reached from the keyboard.
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await kubectl(['-n', nsB, 'delete', 'pod', 'loud', '--wait=false']);
+    await eventually('namespace B ready again on the dashboard', async () => {
+      await page.reload();
+      const row = await page.getByRole('row', { name: new RegExp(`^${nsB}`) }).innerText();
+      return row.includes('ready for enforce') ? true : undefined;
+    });
+    await page.getByRole('link', { name: nsB, exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/namespaces\//);
+    expect(await page.getByRole('region', { name: `Namespace ${nsB}` }).innerText()).to.include('Ready for enforce');
+    await browser.screenshot('dashboard-ready');
+    expect(browser.requests.every((u) => u.startsWith(`http://127.0.0.1:${port}/`))).to.equal(true);
+  });
+
+  it('moves the lease to the other replica within seconds when the leader is killed, and the new leader writes', async () => {
+    const leader = (await holder())!;
+    const other = [...replicas.keys()].find((n) => n !== leader)!;
+    const killedAt = Date.now();
+    await replicas.get(leader)!.kill();
+    await eventually('the other replica holding the lease', async () => ((await holder()) === other ? true : undefined), 30_000, 200);
+    const seconds = (Date.now() - killedAt) / 1000;
+    process.stderr.write(`      (lease taken over ${seconds.toFixed(1)} s after the leader was killed)\n`);
+    expect(seconds).to.be.below(15);
+    await apply(nsA, pod('late', privileged));
+    await eventually('the new leader reporting a new Pod', async () => {
+      const r = await report(nsA);
+      return r?.results.some((x) => x.resources[0]!.name === 'late') ? true : undefined;
+    }, 30_000);
+    expect(await metrics(other)).to.include('gapguard_leader 1');
+  });
+
+  it('removes the report of a namespace labelled off, and of a namespace deleted', async () => {
+    await setMode(nsA, 'off');
+    await eventually('namespace A report gone', async () => ((await report(nsA)) === undefined ? true : undefined), 30_000);
+    await ok(['delete', 'namespace', nsB, '--wait=false']);
+    await eventually('namespace B gone from the cluster report', async () => {
+      const r = await clusterReport();
+      return r && !r.results.some((x) => x.resources[0]!.name === nsB || x.resources[0]!.name === nsA) ? true : undefined;
+    }, 60_000);
+  });
+
+  it('leaves no report behind when gapguard goes away (its ClusterRole owns them)', async () => {
+    await setMode(nsA, 'audit');
+    await eventually('namespace A reported again', () => report(nsA), 30_000);
+    for (const server of replicas.values()) await server.stop();
+    await ok(['delete', 'clusterrole', RELEASE]);
+    await eventually('every gapguard report garbage-collected', async () => {
+      const out = await ok(['get', 'policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io', '-A', '-l', 'app.kubernetes.io/managed-by=gapguard', '-o', 'name']);
+      return out.trim() === '' ? true : undefined;
+    }, 60_000);
+  });
+});

@@ -1,0 +1,130 @@
+// One resource kept in memory for the background audit: a paged list, then a watch from the list's
+// resourceVersion, every object trimmed on arrival (trim.ts) so only what the engine reads is held.
+// The client's own informer keeps whole objects, which for Pods is mostly managedFields and status
+// the audit never reads: hence this small list-and-watch of our own. A watch that ends is resumed
+// from the last resourceVersion seen (bookmarks keep it fresh); one the API server answers with 410
+// Gone, or that fails, is replaced by a new list after a backoff.
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../server/log.js';
+import type { KubeObject } from '../workloads/locate.js';
+import { describeFailure } from './informers.js';
+import { listPaged, type Clients, type Listed } from './read.js';
+import { trimObject } from './trim.js';
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+const LIST_TIMEOUT_MS = 60_000;
+const PAGE_SIZE = 500;
+/** The API server ends a watch after this; resuming from the last resourceVersion costs nothing. */
+const WATCH_TIMEOUT_SECONDS = 300;
+
+function keyOf(obj: KubeObject): string {
+  const meta = obj.metadata;
+  return `${String(meta?.namespace ?? '')}/${String(meta?.name ?? '')}`;
+}
+
+export class Reflector {
+  /** Trimmed objects by namespace/name. */
+  objects = new Map<string, KubeObject>();
+  /** The first list succeeded: objects holds real (maybe stale) state. */
+  synced = false;
+  /** Why the resource is not being watched right now. */
+  problem: string | undefined;
+  private resourceVersion: string | undefined;
+  private watching: AbortController | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private stopped = false;
+
+  constructor(
+    readonly listed: Listed,
+    private readonly kubeConfig: KubeConfig,
+    private readonly clients: Clients,
+    /** Called after every change to objects. */
+    private readonly changed: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get path(): string {
+    return this.listed.group ? `/apis/${this.listed.apiVersion}/${this.listed.resource}` : `/api/v1/${this.listed.resource}`;
+  }
+
+  /** Lists, then watches; resolves once the first list has succeeded or failed. */
+  async start(): Promise<void> {
+    await this.relist();
+  }
+
+  private async relist(): Promise<void> {
+    if (this.stopped) return;
+    const fresh = new Map<string, KubeObject>();
+    try {
+      this.resourceVersion = await listPaged(this.listed, this.clients, { timeoutMs: LIST_TIMEOUT_MS, pageSize: PAGE_SIZE }, (obj) => {
+        fresh.set(keyOf(obj), trimObject(obj, this.listed.kind, this.listed.apiVersion));
+      });
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (this.stopped) return;
+    this.objects = fresh;
+    this.synced = true;
+    this.changed();
+    await this.watch();
+  }
+
+  private async watch(): Promise<void> {
+    let gone = false;
+    const onEvent = (type: string, obj: KubeObject): void => {
+      if (type === 'BOOKMARK') {
+        this.resourceVersion = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? this.resourceVersion;
+        return;
+      }
+      if (type === 'ERROR') {
+        // A Status: 410 Gone means the resourceVersion is too old to resume from.
+        gone = (obj as { code?: unknown }).code === 410;
+        if (!gone) this.problem = `watch error: ${String((obj as { message?: unknown }).message ?? 'unknown')}`;
+        return;
+      }
+      this.resourceVersion = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? this.resourceVersion;
+      const key = keyOf(obj);
+      if (type === 'DELETED') this.objects.delete(key);
+      else this.objects.set(key, trimObject(obj, this.listed.kind, this.listed.apiVersion));
+      this.changed();
+    };
+    const onDone = (err: unknown): void => {
+      this.watching = undefined;
+      if (this.stopped) return;
+      if (err) this.failed(err);
+      else if (gone) void this.relist();
+      else {
+        if (this.problem !== undefined) this.logger.info('background audit watch resumed', { resource: this.listed.resource });
+        this.problem = undefined;
+        this.retryMs = FIRST_RETRY_MS;
+        void this.watch();
+      }
+    };
+    this.watching = await new Watch(this.kubeConfig).watch(
+      this.path,
+      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
+      onEvent,
+      onDone,
+    );
+    if (this.stopped) this.watching?.abort();
+  }
+
+  private failed(err: unknown): void {
+    if (this.stopped) return;
+    this.problem = describeFailure(err);
+    this.logger.warn('background audit watch failed; listing again', { resource: this.listed.resource, error: this.problem, retryInSeconds: this.retryMs / 1000 });
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => void this.relist(), this.retryMs);
+    this.retry.unref();
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.watching?.abort();
+  }
+}
