@@ -33,6 +33,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CHURN = Number(process.env.CHURN ?? 10);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** The bench's own servers, stopped on every exit (the suite's teardown knows only its own). */
+const started: GapguardServer[] = [];
 
 function heapAfterGc(): number {
   gc!();
@@ -131,9 +133,9 @@ async function main(): Promise<void> {
   };
   const namespaces: string[] = [];
   for (let i = 0; i < NAMESPACES; i++) namespaces.push(await createNamespace(`bench-audit-${i}`, 'audit'));
-  let started = performance.now();
+  let begun = performance.now();
   await createPods(namespaces);
-  say(`${OBJECTS} Pods applied server-side in ${NAMESPACES} namespaces in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  say(`${OBJECTS} Pods applied server-side in ${NAMESPACES} namespaces in ${((performance.now() - begun) / 1000).toFixed(1)} s`);
 
   const b = await bytesPerPod(e.kubeconfig);
   say(`bytes per Pod held (heap after GC, ${b.pods} Pods): whole ${Math.round(b.whole)}, trimmed ${Math.round(b.trimmed)} (${(b.whole / b.trimmed).toFixed(1)}x less); JSON whole ${Math.round(b.jsonWhole)}, trimmed ${Math.round(b.jsonTrimmed)}`);
@@ -146,8 +148,9 @@ async function main(): Promise<void> {
     without: new GapguardServer({ ...e.gapguard.options, port: await freePort(), logFile: join(e.workdir, 'bench-without.log') }),
     with: new GapguardServer({ ...e.gapguard.options, port: await freePort(), logFile: join(e.workdir, 'bench-with.log'), extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s'] }),
   };
+  started.push(servers.without, servers.with);
   await servers.without.start(e.servingCaPem);
-  started = performance.now();
+  begun = performance.now();
   await servers.with.start(e.servingCaPem);
   const perNamespace = Math.ceil(OBJECTS / NAMESPACES);
   await eventually(
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
     300_000,
     200,
   );
-  const fullReport = (performance.now() - started) / 1000;
+  const fullReport = (performance.now() - begun) / 1000;
   const firstRun = /"background audit: first run done".*?"ms":(\d+)/.exec(readFileSync(servers.with.options.logFile, 'utf8'));
   say(`time to a full report after start (${OBJECTS} Pods + the suite's objects): ${fullReport.toFixed(1)} s (process start to every PolicyReport written; the first audit run itself: ${firstRun?.[1] ?? '?'} ms)`);
   await sleep(2000);
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
 }
 
 process.once('SIGINT', () => {
+  for (const s of started) s.killNow();
   tearDownNow();
   process.exit(130);
 });
@@ -209,6 +213,7 @@ main()
   .then(() => tearDown())
   .catch(async (err: unknown) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    for (const s of started) await s.stop();
     await tearDown();
     process.exitCode = 1;
   });
