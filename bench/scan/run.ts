@@ -1,11 +1,12 @@
 // Scan benchmark: `gapguard scan --output json` against the floor (floor.ts: js-yaml loading the
 // same files, nothing else), interleaved run by run, on the corpus of corpus.ts. Wall time from
-// this process (spawn to exit), peak resident memory from GNU time (%M). Prints a Markdown table
-// of medians and writes every run to bench/results/scan-*.json.
+// this process (spawn to exit), CPU time (user + system) and peak resident memory from GNU time.
+// CPU time is the steadier figure on a shared machine. Prints a Markdown table of medians and
+// writes every run to bench/results/scan-*.json.
 // Environment: RUNS (5), STARTUP_RUNS (15), CASES (comma-separated case names, default all).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIRECTORY_SIZE, SIZES, writeCorpus } from './corpus.js';
@@ -29,17 +30,18 @@ const cases: Case[] = [
 
 interface Sample {
   seconds: number;
+  cpuSeconds: number;
   rssMiB: number;
 }
 
 function measure(args: string[]): Sample {
   const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', process.execPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const rss = /maxrss=(\d+)/.exec(r.stderr ?? '');
+  const m = /maxrss=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(r.stderr ?? '');
   // gapguard exits 1 on this corpus (it has findings to deny); anything else is a failure.
-  if (!rss || (r.status !== 0 && r.status !== 1)) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { seconds, rssMiB: Number(rss[1]) / 1024 };
+  if (!m || (r.status !== 0 && r.status !== 1)) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { seconds, cpuSeconds: Number(m[2]) + Number(m[3]), rssMiB: Number(m[1]) / 1024 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,8 +54,8 @@ interface Row {
   case: string;
   objects: number;
   runs: number;
-  gapguard: { seconds: number; rssMiB: number; samples: Sample[] };
-  floor: { seconds: number; rssMiB: number; samples: Sample[] };
+  gapguard: { seconds: number; cpuSeconds: number; rssMiB: number; samples: Sample[] };
+  floor: { seconds: number; cpuSeconds: number; rssMiB: number; samples: Sample[] };
 }
 
 const results: Row[] = [];
@@ -76,8 +78,8 @@ for (const c of cases) {
     case: c.name,
     objects: c.objects,
     runs: c.runs,
-    gapguard: { seconds: median(g.map((s) => s.seconds)), rssMiB: median(g.map((s) => s.rssMiB)), samples: g },
-    floor: { seconds: median(f.map((s) => s.seconds)), rssMiB: median(f.map((s) => s.rssMiB)), samples: f },
+    gapguard: { seconds: median(g.map((s) => s.seconds)), cpuSeconds: median(g.map((s) => s.cpuSeconds)), rssMiB: median(g.map((s) => s.rssMiB)), samples: g },
+    floor: { seconds: median(f.map((s) => s.seconds)), cpuSeconds: median(f.map((s) => s.cpuSeconds)), rssMiB: median(f.map((s) => s.rssMiB)), samples: f },
   };
   results.push(row);
   process.stderr.write(`${c.name}: gapguard ${row.gapguard.seconds.toFixed(3)} s, floor ${row.floor.seconds.toFixed(3)} s\n`);
@@ -85,13 +87,13 @@ for (const c of cases) {
 
 const ms = (s: number) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
 const lines = [
-  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString().slice(0, 10)}; medians of ${RUNS} runs (${STARTUP_RUNS} for startup)`,
+  `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString().slice(0, 10)}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; medians of ${RUNS} runs (${STARTUP_RUNS} for startup)`,
   '',
-  '| objects | gapguard | objects/s | peak RSS | floor (js-yaml only) | floor RSS | time / floor |',
-  '|---|---:|---:|---:|---:|---:|---:|',
+  '| objects | gapguard wall | objects/s | CPU | peak RSS | floor (js-yaml only) wall | CPU | RSS | wall / floor | CPU / floor |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...results.map(
     (r) =>
-      `| ${r.case} | ${ms(r.gapguard.seconds)} | ${Math.round(r.objects / r.gapguard.seconds)} | ${r.gapguard.rssMiB.toFixed(0)} MiB | ${ms(r.floor.seconds)} | ${r.floor.rssMiB.toFixed(0)} MiB | ${(r.gapguard.seconds / r.floor.seconds).toFixed(2)}x |`,
+      `| ${r.case} | ${ms(r.gapguard.seconds)} | ${Math.round(r.objects / r.gapguard.seconds)} | ${ms(r.gapguard.cpuSeconds)} | ${r.gapguard.rssMiB.toFixed(0)} MiB | ${ms(r.floor.seconds)} | ${ms(r.floor.cpuSeconds)} | ${r.floor.rssMiB.toFixed(0)} MiB | ${(r.gapguard.seconds / r.floor.seconds).toFixed(2)}x | ${(r.gapguard.cpuSeconds / r.floor.cpuSeconds).toFixed(2)}x |`,
   ),
 ];
 const rss = (n: string) => results.find((r) => r.case.startsWith(n))?.gapguard.rssMiB;
