@@ -245,8 +245,8 @@ fi
 # Proxy variables are dropped: everything here talks to 127.0.0.1 only.
 start() { # name args...
   local name="$1"; shift
-  setsid env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
-    "$bin/$name" "$@" > "$wd/$name.log" 2>&1 < /dev/null &
+  ( close_inherited_fds; exec setsid env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+    "$bin/$name" "$@" ) > "$wd/$name.log" 2>&1 < /dev/null &
   echo $! > "$wd/$name.pid"
   started=1
 }

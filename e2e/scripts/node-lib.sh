@@ -35,3 +35,14 @@ node_cgroup_roots() {
   done
   return 0
 }
+
+# Closes every inherited descriptor above stderr, so that a daemon started from the suite does not
+# keep what its caller held: above all the flock on /tmp/gapguard-e2e.lock, which a killed run's
+# orphaned components would otherwise hold forever, blocking the next run (and its clean-up).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd="${fd##*/}"
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
+  done
+}

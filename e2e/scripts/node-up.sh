@@ -60,8 +60,8 @@ echo "$wd" > "$NODE_STATE_DIR/workdir"
 # From here on, a failure leaves the clean-up to the caller (cluster-up runs cluster-down).
 start() { # name args...
   local name="$1"; shift
-  setsid env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
-    "$@" > "$nd/$name.log" 2>&1 < /dev/null &
+  ( close_inherited_fds; exec setsid env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+    "$@" ) > "$nd/$name.log" 2>&1 < /dev/null &
   echo $! > "$nd/$name.pid"
 }
 wait_for() { # name description command...
