@@ -40,6 +40,7 @@ td.hot{background:#fdecec;color:#7a0f0f;font-weight:700}
 .clean,.ready{background:#e5f4e8;color:#0a4d1a}
 .answer{font-size:1.05rem;margin:.4rem 0}
 code{font:13px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+td.remedy{white-space:pre-line}
 details{margin:.3rem 0}summary{cursor:pointer}
 .problems{border-left:4px solid #7a0f0f;padding-left:.8rem}
 `;
@@ -130,7 +131,7 @@ export function overviewSection(view: RolloutView, options: PageOptions): string
 function findingsTable(w: WorkloadView): string {
   const rows = w.findings.map(
     (f) =>
-      `<tr><td><span class="badge ${f.action === 'deny' && !f.fixable ? 'deny' : f.fixable ? 'patch' : 'warn'}">${escapeHtml(f.action)}${f.fixable ? ', fixable' : ''}</span></td><td>${escapeHtml(f.severity)}</td><td><code>${escapeHtml(f.rule)}</code></td><td><code>${escapeHtml(f.path)}</code></td><td>${escapeHtml(f.message)}</td><td>${escapeHtml(f.remediation)}</td></tr>`,
+      `<tr><td><span class="badge ${f.action === 'deny' && !f.fixable ? 'deny' : f.fixable ? 'patch' : 'warn'}">${escapeHtml(f.action)}${f.fixable ? ', fixable' : ''}</span></td><td>${escapeHtml(f.severity)}</td><td><code>${escapeHtml(f.rule)}</code></td><td><code>${escapeHtml(f.path)}</code></td><td>${escapeHtml(f.message)}</td><td class="remedy">${escapeHtml(f.remediation)}</td></tr>`,
   );
   return `<table><caption>Findings of ${workloadName(w)}</caption>
 <thead><tr><th scope="col">action</th><th scope="col">severity</th><th scope="col">rule</th><th scope="col">field</th><th scope="col">message</th><th scope="col">remedy</th></tr></thead>
