@@ -5,7 +5,7 @@ import type { Operation as PatchOperation } from 'fast-json-patch';
 import { evaluate } from '../engine/engine.js';
 import type { EvalContext, GapId, NetworkPolicyLike } from '../engine/types.js';
 import type { Policy, ReviewLimits } from '../policy/types.js';
-import { factsFrom, missingFactsNote, type ImageLookups } from '../registry/lookups.js';
+import { factsFrom, missingFactsNote, pinsTags, type ImageLookups } from '../registry/lookups.js';
 import { JUDGED_KINDS, isObject, objectName, objectNamespace, podImages, type KubeObject } from '../workloads/locate.js';
 import { AUDIT_WOULD_DENY, AUDIT_WOULD_PATCH, capWarnings, denyMessage, EXISTING_ON_UPDATE, shortWarning, warningText, type PlacedFinding } from './messages.js';
 import { overLimit } from './limits.js';
@@ -270,6 +270,8 @@ export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: Ad
     networkPolicies: (ns) => sources.networkPolicies(ns),
     // Unknown image facts are not findings: without a lookup, stale-image and the pin fix stay quiet.
     imageFacts: lookups ? factsFrom(lookups) : () => undefined,
+    // With lookups on, a version tag is pinned by /mutate, or denied when its registry did not resolve it.
+    admissionPinning: lookups !== undefined && pinsTags(sources.policy),
   };
   // /validate never sends a patch: it does not compute one.
   const result = evaluate(object, ctx, { defaultNamespace: namespace, patch: endpoint === 'mutate' });

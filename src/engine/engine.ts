@@ -57,8 +57,10 @@ export function evaluate(obj: KubeObject, ctx: EvalContext, options: EvaluateOpt
   for (const check of ALL_CHECKS) {
     if (ctx.policy.gaps[check.gap].action === 'off' && !hasRuleOverrides(ctx.policy, check.gap)) continue;
     for (const f of check.check(pod, ctx)) {
-      const { action, fix } = ruleSettings(ctx.policy, f);
-      if (action === 'off') continue;
+      const { action: ruled, fix } = ruleSettings(ctx.policy, f);
+      if (ruled === 'off') continue;
+      // A check may soften the policy's deny for one finding (CheckFinding.warnOnly), never harden a warn.
+      const action = ruled === 'deny' && f.warnOnly ? 'warn' : ruled;
       let waived = false;
       for (const ex of ctx.policy.exemptions) {
         if (!exemptionCovers(ex, pod, f)) continue;

@@ -41,6 +41,8 @@ export interface CheckFinding {
   container?: ContainerRef;
   /** A few words the one-line admission answer adds to the rule and place (`built 412 days ago`). */
   detail?: string;
+  /** The policy's deny becomes a warning for this finding (a version tag nothing will pin, by default). */
+  warnOnly?: boolean;
 }
 
 export interface Finding {
@@ -91,6 +93,12 @@ export interface EvalContext {
   networkPolicies(namespace: string): readonly NetworkPolicyLike[] | undefined;
   /** Registry facts of an image reference, or undefined when none were fetched. */
   imageFacts(image: string): ImageFacts | undefined;
+  /**
+   * True for an admission answer whose registry lookups pin tags (lookups on, the pin fix on): a
+   * version tag the registry resolved is pinned by the patch, one it did not resolve is denied.
+   * Otherwise (no lookups, scan, fix, the cluster audit) nothing pins at admission time.
+   */
+  admissionPinning?: boolean;
 }
 
 export interface GapCheck {

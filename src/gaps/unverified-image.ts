@@ -2,13 +2,17 @@
  * unverified-image: images pulled without verification.
  *
  * Reads, for every container (init, regular, ephemeral): `image`.
- * Context: `policy.unverifiedImage` (allowedRegistries, wellKnownImages, typosquatMaxDistance) and
- * `imageFacts(image).digest` for the digest-pin fix.
+ * Context: `policy.unverifiedImage` (allowedRegistries, wellKnownImages, typosquatMaxDistance,
+ * unpinnedVersionTags), `imageFacts(image).digest` for the digest-pin fix and `admissionPinning`.
  *
  * Rules:
- * - `unverified-image/not-pinned` (medium; high for `latest` or no tag, and for a reference that
- *   cannot be parsed): no valid `@sha256:<64 hex>` digest. Fix, when the registry gave the tag's
- *   digest: replace the image with `name:tag@sha256:...`, keeping the author's tag.
+ * - `unverified-image/not-pinned`: no valid `@sha256:<64 hex>` digest.
+ *   - `latest`, no tag, a reference that cannot be parsed (high): the policy's action (deny), no
+ *     fix: pinning whatever `latest` is today would only freeze an unknown version.
+ *   - a version tag (medium). Fix, when the registry gave the tag's digest: `name:tag@sha256:...`,
+ *     keeping the author's tag. At admission with pinning on, a resolved tag is patched (so the
+ *     pod is allowed) and an unresolved one gets the policy's action (deny). Anywhere else the
+ *     finding is only a warning unless `unpinnedVersionTags: deny`.
  * - `unverified-image/typosquat` (high): the whole name, registry host included, is a few edits away
  *   from a well-known one of another publisher.
  * - `unverified-image/registry-not-allowed` (high, only with a registry allow-list): the image comes
@@ -17,7 +21,7 @@
  *   `verification-unavailable` (only for images under a signature requirement of the policy): judged
  *   on `imageFacts(image).verification` by src/signatures/rules.ts.
  */
-import type { CheckFinding, FixIntent, GapCheck } from '../engine/types.js';
+import type { CheckFinding, EvalContext, FixIntent, GapCheck } from '../engine/types.js';
 import { canonicalRegistryHost, isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
 import { findTyposquatTarget, type TyposquatMatch } from '../images/typosquat.js';
 import { memoize } from '../memo.js';
@@ -108,19 +112,36 @@ function pinFix(c: ContainerRef, image: string, digest: string | undefined): Fix
   return [{ op: 'replace', path: [...c.path, 'image'], value: `${image}@${digest}` }];
 }
 
-function notPinned(c: ContainerRef, image: string, ref: ImageReference, digest: string | undefined): CheckFinding {
-  const floating = ref.tag === undefined || ref.tag === 'latest';
-  const state =
-    ref.tag === undefined ? 'has no tag (it pulls latest) and no digest' : ref.tag === 'latest' ? 'uses the latest tag and no digest' : 'has a tag but no digest';
-  return imageFinding(
+function notPinned(c: ContainerRef, image: string, ref: ImageReference, ctx: EvalContext): CheckFinding {
+  if (ref.tag === undefined || ref.tag === 'latest') {
+    const state = ref.tag === undefined ? 'has no tag (it pulls latest) and no digest' : 'uses the latest tag and no digest';
+    return imageFinding(
+      c,
+      NOT_PINNED,
+      'high',
+      `Container "${c.name}" image "${image}" ${state}: the registry can serve different content under that name on every pull, ` +
+        'so a compromised or replaced image is indistinguishable from the intended one, and nobody knows which version runs.',
+      `Name the version you tested (name:1.2.3); gapguard pins a version tag to its digest at admission when registry lookups are on. ${PIN_ADVICE}`,
+    );
+  }
+  const fix = pinFix(c, image, ctx.imageFacts(image)?.digest);
+  const unresolved = ctx.admissionPinning === true && fix === undefined;
+  const finding = imageFinding(
     c,
     NOT_PINNED,
-    floating ? 'high' : 'medium',
-    `Container "${c.name}" image "${image}" ${state}: the registry can serve different content under that name on every pull, ` +
-      'so a compromised or replaced image is indistinguishable from the intended one.',
-    PIN_ADVICE,
-    pinFix(c, image, digest),
+    'medium',
+    `Container "${c.name}" image "${image}" has a tag but no digest` +
+      (unresolved
+        ? ": its registry did not give the tag's digest in time (see the lookup note), so gapguard cannot pin it, and a tag can be moved to other content."
+        : ': the registry can serve different content under the same tag on every pull.'),
+    unresolved
+      ? 'Check that the tag exists and that gapguard can reach and log in to its registry, then retry; or pin the digest yourself. ' + PIN_ADVICE
+      : `${PIN_ADVICE} \`gapguard fix --resolve-images\` writes the digest into the manifest; the webhook pins it at admission when registry lookups are on.`,
+    fix,
   );
+  // Where nothing will pin the tag at admission, a version tag is a warning unless the policy wants digests everywhere.
+  if (!ctx.admissionPinning && ctx.policy.unverifiedImage.unpinnedVersionTags === 'warn') finding.warnOnly = true;
+  return finding;
 }
 
 export const unverifiedImage: GapCheck = {
@@ -159,7 +180,7 @@ export const unverifiedImage: GapCheck = {
         continue;
       }
       const ref = parsed.ref;
-      if (ref.digest === undefined) findings.push(notPinned(c, image, ref, ctx.imageFacts(image)?.digest));
+      if (ref.digest === undefined) findings.push(notPinned(c, image, ref, ctx));
       if (squat) {
         findings.push(
           imageFinding(

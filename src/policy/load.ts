@@ -44,6 +44,7 @@ const GAP_PARAMS: Record<GapId, Record<string, (v: unknown) => string | undefine
     allowedRegistries: listOf(nonEmptyString),
     wellKnownImages: listOf(nonEmptyString),
     typosquatMaxDistance: intIn(0, 3),
+    unpinnedVersionTags: oneOf('warn', 'deny'),
   },
   'flat-network': {},
   'resource-limits': { defaultLimits: limits },
@@ -70,6 +71,9 @@ function nonEmptyString(v: unknown): string | undefined {
 }
 function absolutePath(v: unknown): string | undefined {
   return typeof v === 'string' && v.startsWith('/') ? undefined : 'must be an absolute path';
+}
+function oneOf(...values: string[]) {
+  return (v: unknown): string | undefined => (values.includes(v as string) ? undefined : `must be ${values.join(' or ')}`);
 }
 function listOf(item: (v: unknown) => string | undefined) {
   return (v: unknown): string | undefined => {
@@ -277,6 +281,7 @@ function compile(raw: Raw, source: string): Policy {
       signatures: compileSignatureRequirements(image.signatures, ['gaps', 'unverified-image', 'signatures'], (p, problem) => {
         throw new PolicyError(source, p.join('.'), undefined, problem);
       }),
+      unpinnedVersionTags: image.unpinnedVersionTags as 'warn' | 'deny',
     },
     resourceLimits: { defaultLimits: { cpu: String(limitsRaw.cpu), memory: String(limitsRaw.memory) } },
     staleImage: { maxImageAgeDays: stale.maxImageAgeDays as number, maxRunningAgeDays: stale.maxRunningAgeDays as number },

@@ -84,6 +84,11 @@ export interface Policy {
     typosquatMaxDistance: number;
     /** Images that must carry verified signatures (and attestations), with who may sign them. */
     signatures: SignatureRequirement[];
+    /**
+     * A version tag without a digest where nothing pins it (no registry lookups at admission, scan,
+     * fix, the cluster audit): warn, or deny like latest and a missing tag.
+     */
+    unpinnedVersionTags: 'warn' | 'deny';
   };
   resourceLimits: {
     defaultLimits: { cpu: string; memory: string };

@@ -36,19 +36,29 @@ const CACHE_OPTIONS = { ttlMs: 5 * 60_000, failureTtlMs: 15_000, maxEntries: 10_
 const CALL_TIMEOUT_MS = 10_000;
 const NO_LOOKUPS: ImageLookups = new Map();
 
+/** Whether the policy pins version tags to digests: the pin fix of unverified-image/not-pinned is on. */
+export function pinsTags(policy: Policy): boolean {
+  const pinRule = ruleSettings(policy, { gap: 'unverified-image', rule: 'unverified-image/not-pinned' });
+  return pinRule.action !== 'off' && pinRule.fix;
+}
+
 /**
  * The images whose facts the policy can use: build times for stale-image (every image), digests
- * for the pin fix of unverified-image/not-pinned (images without a digest). References that do not
- * parse are not looked up; unverified-image reports them.
+ * for the pin fix of unverified-image/not-pinned (images with a version tag and no digest; latest
+ * and no tag are never pinned). References that do not parse are not looked up; unverified-image
+ * reports them.
  */
 function imagesNeedingFacts(images: readonly string[], policy: Policy, signed: ReadonlyMap<string, unknown>): string[] {
   const stale = ruleSettings(policy, { gap: 'stale-image', rule: 'stale-image/old-image' }).action !== 'off';
-  const pinRule = ruleSettings(policy, { gap: 'unverified-image', rule: 'unverified-image/not-pinned' });
-  const pin = pinRule.action !== 'off' && pinRule.fix;
+  const pin = pinsTags(policy);
   return images.filter((image) => {
     const parsed = parseImageReference(image);
+    if (!parsed.ok) return false;
+    const { tag, digest } = parsed.ref;
+    if (stale) return true;
+    if (digest !== undefined) return false;
     // An image to verify by tag needs the tag's digest: that digest is verified, and pinned.
-    return parsed.ok && (stale || (parsed.ref.digest === undefined && (pin || signed.has(image))));
+    return signed.has(image) || (pin && tag !== undefined && tag !== 'latest');
   });
 }
 

@@ -54,8 +54,12 @@ describe('POST /validate', () => {
     // The seed's point: grant one capability instead of privileged.
     expect(message).to.include('capabilities.add');
     expect(response.auditAnnotations).to.deep.equal({ decision: 'deny', gaps: [...new Set(result.findings.map((f) => f.gap))].join(',') });
-    // The warn-action finding is a warning, not part of the denial.
-    expect(response.warnings).to.deep.equal(['privileged/escalation: container "app" securityContext.allowPrivilegeEscalation']);
+    // The warn-action findings are warnings, not part of the denial: without registry lookups
+    // nothing pins the version tag, so it only warns.
+    expect(response.warnings).to.deep.equal([
+      'privileged/escalation: container "app" securityContext.allowPrivilegeEscalation',
+      'unverified-image/not-pinned: container "app" image',
+    ]);
   });
 
   it('allows with short warnings when every finding only warns', async () => {

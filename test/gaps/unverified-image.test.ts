@@ -56,23 +56,42 @@ describeFixtures(GAP, {
 
 describe('unverified-image', () => {
   describe('not-pinned', () => {
-    it('rates no tag and latest high, other tags medium, in every container list; a registry port is not a tag', () => {
+    it('denies no tag and latest (high), warns on a version tag (medium) where nothing pins it; a registry port is not a tag', () => {
       const findings = findingsOf(fixture(GAP, 'fail', 'floating-tags'), GAP);
       expect(findings.map((f) => [f.severity, f.action])).to.deep.equal([
         ['high', 'deny'],
         ['high', 'deny'],
-        ['medium', 'deny'],
+        ['medium', 'warn'],
         ['high', 'deny'],
-        ['medium', 'deny'],
-        ['medium', 'deny'],
+        ['medium', 'warn'],
+        ['medium', 'warn'],
       ]);
       expect(findings[3]!.message).to.contain('Container "registry-port-is-not-a-tag"').and.contain('no tag');
+      expect(findings[1]!.remediation).to.contain('Name the version');
+      expect(findings[2]!.remediation).to.contain('gapguard fix --resolve-images');
       expect(findings.every((f) => !f.fixable)).to.equal(true);
+    });
+
+    it('denies every unpinned image with unpinnedVersionTags: deny', () => {
+      const ctx = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    unpinnedVersionTags: deny\n') });
+      const findings = findingsOf(fixture(GAP, 'fail', 'floating-tags'), GAP, ctx);
+      expect(findings.map((f) => f.action)).to.deep.equal(Array(6).fill('deny'));
+    });
+
+    it('keeps a rule-level warn or off: the version-tag warning never hardens a softer rule', () => {
+      const warn = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    rules:\n      unverified-image/not-pinned: { action: warn }\n') });
+      expect(findingsOf(podWithImages('nginx', 'nginx:1.27'), GAP, warn).map((f) => f.action)).to.deep.equal(['warn', 'warn']);
+      const off = makeContext({ policy: policyWith('gaps:\n  unverified-image:\n    rules:\n      unverified-image/not-pinned: { action: off }\n') });
+      expect(findingsOf(podWithImages('nginx', 'nginx:1.27'), GAP, off)).to.deep.equal([]);
+    });
+
+    it('refuses a policy value other than warn or deny', () => {
+      expect(() => policyWith('gaps:\n  unverified-image:\n    unpinnedVersionTags: allow\n')).to.throw(/unpinnedVersionTags: must be warn or deny/);
     });
 
     it('treats malformed digests and unparseable references as unpinned, high, naming the problem', () => {
       const findings = findingsOf(fixture(GAP, 'fail', 'malformed-digests'), GAP);
-      expect(findings.map((f) => f.severity)).to.deep.equal(Array(7).fill('high'));
+      expect(findings.map((f) => [f.severity, f.action])).to.deep.equal(Array(7).fill(['high', 'deny']));
       expect(findings[0]!.message).to.contain('not a valid image reference').and.contain('digest');
       expect(findings[5]!.message).to.contain('must be lowercase');
     });
@@ -84,31 +103,70 @@ describe('unverified-image', () => {
     });
   });
 
-  describe('digest pin fix', () => {
+  describe('at admission with registry lookups (admissionPinning)', () => {
+    const pod = fixture(GAP, 'fail', 'floating-tags');
+    const admission = (images: Record<string, { digest?: string }>, policy?: string): EvalContext => ({
+      ...makeContext({ images, ...(policy ? { policy: policyWith(policy) } : {}) }),
+      admissionPinning: true,
+    });
+
+    it('pins a resolved version tag (deny + fix, so /mutate pins it before /validate sees it) and denies latest, no tag and an unresolved tag', () => {
+      const ctx = admission({ 'nginx:1.27': { digest: DIGEST }, 'nginx:latest': { digest: DIGEST }, nginx: { digest: DIGEST } });
+      const result = evaluate(pod, ctx)!;
+      const findings = result.findings.filter((f) => f.gap === GAP);
+      expect(findings.map((f) => [f.path, f.action, f.fixable])).to.deep.equal([
+        ['spec.initContainers[0].image', 'deny', false],
+        ['spec.containers[0].image', 'deny', false],
+        ['spec.containers[1].image', 'deny', true],
+        ['spec.containers[2].image', 'deny', false],
+        ['spec.containers[3].image', 'deny', false],
+        ['spec.ephemeralContainers[0].image', 'deny', false],
+      ]);
+      expect(findings[3]!.message).to.contain('no tag');
+      expect(findings[4]!.message).to.contain('did not give the tag\'s digest');
+      expect(findings[4]!.remediation).to.contain('reach and log in to its registry');
+      expect(imageOps(result.patch)).to.deep.equal([{ op: 'replace', path: '/spec/containers/1/image', value: `nginx:1.27@${DIGEST}` }]);
+
+      // What /validate then sees: the pinned container has no finding left.
+      const after = findingsOf(withFixes(pod, ctx), GAP, ctx).map((f) => f.path);
+      expect(after).not.to.include('spec.containers[1].image');
+      expect(after).to.have.length(5);
+    });
+
+    it('offers no fix when the facts carry no digest or a malformed one, and denies', () => {
+      for (const digest of [undefined, 'sha256:1234', `${DIGEST}@evil`]) {
+        const ctx = admission({ 'nginx:1.27': digest === undefined ? {} : { digest } });
+        const findings = findingsOf(podWithImages('nginx:1.27'), GAP, ctx);
+        expect(findings.map((f) => [f.rule, f.action, f.fixable])).to.deep.equal([[NOT_PINNED, 'deny', false]]);
+        expect(imageOps(evaluate(podWithImages('nginx:1.27'), ctx)!.patch)).to.deep.equal([]);
+      }
+    });
+
+    it('never pins latest or a missing tag, even with their digest at hand', () => {
+      const ctx = admission({ 'nginx:latest': { digest: DIGEST }, nginx: { digest: DIGEST } });
+      expect(imageOps(evaluate(podWithImages('nginx:latest', 'nginx'), ctx)!.patch)).to.deep.equal([]);
+    });
+  });
+
+  describe('digest pin fix without admission pinning (scan and fix with --resolve-images)', () => {
     const pod = fixture(GAP, 'fail', 'floating-tags');
 
-    it('replaces the image with name:tag@digest from registry facts, keeping the tag, and the finding goes away', () => {
-      const ctx = makeContext({ images: { 'nginx:1.27': { digest: DIGEST }, 'localhost:5000/app': { digest: DIGEST } } });
+    it('replaces a version tag with name:tag@digest from registry facts, keeping the tag; the finding stays a warning and goes away once applied', () => {
+      const ctx = makeContext({ images: { 'nginx:1.27': { digest: DIGEST }, 'registry.example.com:5000/team/app:2.0': { digest: DIGEST }, 'localhost:5000/app': { digest: DIGEST } } });
       const result = evaluate(pod, ctx)!;
-      const fixable = result.findings.filter((f) => f.gap === GAP && f.fixable).map((f) => f.path);
-      expect(fixable).to.deep.equal(['spec.containers[1].image', 'spec.containers[2].image']);
+      const fixable = result.findings.filter((f) => f.gap === GAP && f.fixable).map((f) => [f.path, f.action]);
+      expect(fixable).to.deep.equal([
+        ['spec.containers[1].image', 'warn'],
+        ['spec.containers[3].image', 'warn'],
+      ]);
       expect(imageOps(result.patch)).to.deep.equal([
         { op: 'replace', path: '/spec/containers/1/image', value: `nginx:1.27@${DIGEST}` },
-        { op: 'replace', path: '/spec/containers/2/image', value: `localhost:5000/app@${DIGEST}` },
+        { op: 'replace', path: '/spec/containers/3/image', value: `registry.example.com:5000/team/app:2.0@${DIGEST}` },
       ]);
 
       const after = findingsOf(withFixes(pod, ctx), GAP, ctx).map((f) => f.path);
-      expect(after).not.to.include.members(fixable);
+      expect(after).not.to.include.members(fixable.map(([path]) => path));
       expect(after).to.have.length(4);
-    });
-
-    it('offers no fix when the facts carry no digest or a malformed one', () => {
-      for (const digest of [undefined, 'sha256:1234', `${DIGEST}@evil`]) {
-        const ctx = makeContext({ images: { 'nginx:1.27': digest === undefined ? {} : { digest } } });
-        const findings = findingsOf(podWithImages('nginx:1.27'), GAP, ctx);
-        expect(findings.map((f) => [f.rule, f.fixable])).to.deep.equal([[NOT_PINNED, false]]);
-        expect(imageOps(evaluate(podWithImages('nginx:1.27'), ctx)!.patch)).to.deep.equal([]);
-      }
     });
 
     it('does not patch when the policy switches the fix off', () => {

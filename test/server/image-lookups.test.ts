@@ -1,6 +1,7 @@
 // The webhook with registry lookups on, over real HTTPS, against a real OCI registry (Debian's
 // docker-registry): stale-image with the image's age, the digest pin as a mutate patch, and what a
-// registry that is down or never answers does to an answer (nothing but a note, within the budget).
+// registry that is down or never answers does to an answer (within the budget: the tags it could not
+// pin are denied, and a note says why).
 // The one fault the real registry cannot produce, a registry that accepts and never answers, is a
 // bare TCP server.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,6 +100,17 @@ describe('webhook with registry lookups (real docker-registry over HTTPS)', func
     expect((await admitVia(server, '/mutate', reviewOf(patched))).patch).to.equal(undefined);
   });
 
+  it('denies latest and a missing tag although the registry serves them: they name no version to pin', async () => {
+    await reg.push('shop/floating', 'latest', { created: new Date().toISOString() });
+    for (const image of [`${reg.host}/shop/floating:latest`, `${reg.host}/shop/floating`]) {
+      const pod = podWith(image);
+      expect((await admitVia(server, '/mutate', reviewOf(pod))).patch, image).to.equal(undefined);
+      const response = await admitVia(server, '/validate', reviewOf(pod));
+      expect(response.allowed, image).to.equal(false);
+      expect(response.status?.message).to.include('unverified-image/not-pinned').and.include('Name the version you tested');
+    }
+  });
+
   it('counts lookups by outcome, reports the cache size, and looks nothing up for requests it does not judge', async () => {
     await reg.push('shop/counted', '1', { created: new Date().toISOString() });
     const pod = podWith(`${reg.host}/shop/counted:1`);
@@ -116,7 +128,7 @@ describe('webhook with registry lookups (real docker-registry over HTTPS)', func
     expect(await metric('hit')).to.equal(hits + 1);
   });
 
-  it('with the registry stopped: answers within the budget, exactly as without facts, with a note naming the image', async () => {
+  it('with the registry stopped: answers within the budget; the tag it cannot pin is denied (allowed with a warning without lookups), with a note naming the image', async () => {
     const down = await startRegistry();
     await down.push('shop/gone', '1', { created: new Date(Date.now() - 400 * DAY_MS).toISOString() });
     const image = `${down.host}/shop/gone:1`;
@@ -129,11 +141,16 @@ describe('webhook with registry lookups (real docker-registry over HTTPS)', func
         const { value: withLookups, ms } = await timed(admitVia(server, path, review));
         expect(ms, path).to.be.below(lookups.budgetMs + 500);
         const without = await admitVia(offline, path, review);
-        expect({ ...withLookups, warnings: undefined }, path).to.deep.equal({ ...without, warnings: undefined });
-        if (path === '/validate') {
-          expect(withLookups.allowed).to.equal(false);
-          expect(withLookups.warnings).to.deep.equal([...(without.warnings ?? []), `no registry facts for "${image}" (lookup failed): stale-image and digest pin skipped`]);
+        if (path === '/mutate') {
+          expect(withLookups, path).to.deep.equal(without);
+          expect(withLookups.patch).to.equal(undefined);
+          continue;
         }
+        expect(without.allowed).to.equal(true);
+        expect(without.warnings).to.deep.equal(['unverified-image/not-pinned: container "app" image']);
+        expect(withLookups.allowed).to.equal(false);
+        expect(withLookups.status?.message).to.include('unverified-image/not-pinned').and.include('reach and log in to its registry');
+        expect(withLookups.warnings).to.deep.equal([`no registry facts for "${image}" (lookup failed): stale-image and digest pin skipped`]);
       }
       expect(server.logs().some((l) => l.msg === 'image lookup failed' && l.image === image && /ECONNREFUSED/.test(String(l.error)))).to.equal(true);
       const admission = server.logs().filter((l) => l.msg === 'admission' && Array.isArray(l.imagesWithoutFacts));
