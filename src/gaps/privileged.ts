@@ -10,6 +10,8 @@
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.procMount
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.allowPrivilegeEscalation
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add
+ *   spec.volumes[*].name, spec.volumes[*].hostPath.path
+ *   spec.{initContainers,containers,ephemeralContainers}[*].volumeMounts[*].name, .readOnly
  *
  * Rules:
  *   privileged/privileged-container  critical  securityContext.privileged: true
@@ -18,6 +20,10 @@
  *   privileged/host-process          critical  Windows hostProcess: true in effect (the container's setting overrides the pod's)
  *   privileged/proc-mount            high      procMount other than Default (Unmasked)
  *   privileged/escalation            medium    allowPrivilegeEscalation not explicitly false (Linux only)
+ *   privileged/host-path             critical  a hostPath that hands over the node (node-host-paths.ts): its
+ *                                              credentials and configuration, kernel interfaces, runtime state
+ *                                              or logs, or a directory above them; high for writable logs, and
+ *                                              only a warning (medium) for logs every container mounts read-only
  *
  * Fix (escalation only): allowPrivilegeEscalation: false where unset. An explicit true is never
  * flipped, and a privileged or SYS_ADMIN container gets no fix: the API server rejects
@@ -26,6 +32,7 @@
 import type { CheckFinding, GapCheck } from '../engine/types.js';
 import type { ContainerRef, PodTarget, SecurityContext } from '../workloads/types.js';
 import { addedCapabilities } from './capabilities.js';
+import { nodePathExposure, nodePathRemediation } from './node-host-paths.js';
 
 const PRIVILEGED_CONTAINER = 'privileged/privileged-container';
 const HOST_PID = 'privileged/host-pid';
@@ -33,6 +40,7 @@ const HOST_IPC = 'privileged/host-ipc';
 const HOST_PROCESS = 'privileged/host-process';
 const PROC_MOUNT = 'privileged/proc-mount';
 const ESCALATION = 'privileged/escalation';
+const HOST_PATH = 'privileged/host-path';
 
 /** The capabilities `privileged` most often stands in for, and what each one allows. */
 const COMMON_CAPABILITIES: readonly (readonly [name: string, use: string])[] = [
@@ -174,12 +182,60 @@ function containerFindings(pod: PodTarget, ref: ContainerRef, findings: CheckFin
   if (!pod.windows) escalationFinding(ref, sc, findings);
 }
 
+/** The containers mounting a volume, and whether every one of them mounts it read-only. */
+function mountsOf(pod: PodTarget, volumeName: string | undefined): { containers: ContainerRef[]; readOnly: boolean } {
+  const containers: ContainerRef[] = [];
+  let readOnly = true;
+  for (const ref of pod.containers) {
+    for (const mount of ref.container.volumeMounts ?? []) {
+      if (volumeName === undefined || mount?.name !== volumeName) continue;
+      if (!containers.includes(ref)) containers.push(ref);
+      if (mount.readOnly !== true) readOnly = false;
+    }
+  }
+  return { containers, readOnly: readOnly && containers.length > 0 };
+}
+
+function hostPathFindings(pod: PodTarget, findings: CheckFinding[]): void {
+  const volumes = pod.spec.volumes ?? [];
+  for (let i = 0; i < volumes.length; i++) {
+    const volume = volumes[i];
+    const raw = volume?.hostPath?.path;
+    if (typeof raw !== 'string') continue;
+    const exposure = nodePathExposure(raw);
+    if (!exposure) continue;
+    const { containers, readOnly } = mountsOf(pod, volume!.name);
+    // Reading logs is what log shippers do; writing them lets a container plant symlinks the kubelet follows.
+    const logReader = exposure.kind === 'logs' && readOnly;
+    const who = containers.length
+      ? `mounted${readOnly ? ' read-only' : ''} by ${containers.map((ref) => `container "${ref.name}"`).join(', ')}`
+      : 'not mounted yet, but any container added to the pod can mount it';
+    const finding: CheckFinding = {
+      gap: 'privileged',
+      rule: HOST_PATH,
+      severity: logReader ? 'medium' : exposure.kind === 'logs' ? 'high' : 'critical',
+      path: [...pod.specPath, 'volumes', i, 'hostPath', 'path'],
+      message:
+        `Volume "${volume!.name ?? i}" (hostPath ${JSON.stringify(raw)}) is ${exposure.what}, ${who}: ` +
+        (logReader
+          ? 'it can read every container\'s logs on the node, and whatever secrets they print.'
+          : 'like privileged: true, it dissolves the boundary between the container and the node.'),
+      remediation: nodePathRemediation(exposure.kind),
+      // An exemption by image can only cover the finding when a single container holds the path.
+      ...(containers.length === 1 ? { container: containers[0] } : {}),
+    };
+    if (logReader) finding.warnOnly = true;
+    findings.push(finding);
+  }
+}
+
 export const privileged: GapCheck = {
   gap: 'privileged',
-  rules: [PRIVILEGED_CONTAINER, HOST_PID, HOST_IPC, HOST_PROCESS, PROC_MOUNT, ESCALATION],
+  rules: [PRIVILEGED_CONTAINER, HOST_PID, HOST_IPC, HOST_PROCESS, PROC_MOUNT, ESCALATION, HOST_PATH],
   check(pod) {
     const findings: CheckFinding[] = [];
     hostNamespaceFindings(pod, findings);
+    hostPathFindings(pod, findings);
     for (const ref of pod.containers) containerFindings(pod, ref, findings);
     return findings;
   },

@@ -9,18 +9,23 @@
  *     .windowsOptions.runAsUserName
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.capabilities.add, .drop
  *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.seccompProfile.type
+ *   spec.{initContainers,containers,ephemeralContainers}[*].securityContext.readOnlyRootFilesystem
  *
  * Rules:
  *   run-as-root/runs-as-root      high         the effective user is root, resolved as the kubelet does
  *   run-as-root/caps-not-dropped  medium       capabilities.drop lacks ALL (Linux only)
  *   run-as-root/caps-added        high/medium  capabilities added beyond policy.runAsRoot.allowedCapabilities;
  *                                              high when one of them is dangerous (Linux only)
+ *   run-as-root/writable-root-fs  medium       readOnlyRootFilesystem not true: the seed's attacker installs
+ *                                              tools and writes to the container filesystem (Linux only;
+ *                                              warn by default)
  *
  * Fix, only where the author set nothing: runAsNonRoot: true on the container when no user setting
  * is in effect (an explicit runAsUser: 0 or runAsNonRoot: false is never flipped); ALL appended to
  * capabilities.drop, keeping what add and drop hold; seccompProfile RuntimeDefault on the container
  * when neither it nor the pod sets a profile (Linux only). caps-added has no fix: which capability
- * the application needs is the author's call.
+ * the application needs is the author's call. writable-root-fs has a fix the default policy leaves
+ * off (readOnlyRootFilesystem: true where unset): an application that writes to its root breaks.
  *
  * A field that is null counts as unset, as Kubernetes reads it (`x != null` below).
  */
@@ -32,6 +37,7 @@ import { addedCapabilities, DANGEROUS_CAPABILITIES, dropsAllCapabilities } from 
 const RUNS_AS_ROOT = 'run-as-root/runs-as-root';
 const CAPS_NOT_DROPPED = 'run-as-root/caps-not-dropped';
 const CAPS_ADDED = 'run-as-root/caps-added';
+const WRITABLE_ROOT_FS = 'run-as-root/writable-root-fs';
 
 /** Why the container runs as root, and where the deciding field is (absent: nothing is set). */
 interface RootUser {
@@ -144,9 +150,28 @@ function capsAddedFinding(ref: ContainerRef, sc: SecurityContext | null | undefi
   );
 }
 
+function writableRootFinding(ref: ContainerRef, sc: SecurityContext | null | undefined): CheckFinding | undefined {
+  const readOnly = sc?.readOnlyRootFilesystem;
+  if (readOnly === true) return undefined;
+  const path = [...ref.path, 'securityContext', 'readOnlyRootFilesystem'];
+  const f = finding(
+    ref,
+    WRITABLE_ROOT_FS,
+    'medium',
+    path,
+    `Container "${ref.name}" ${readOnly === false ? 'sets readOnlyRootFilesystem: false' : 'does not set readOnlyRootFilesystem: true'}: ` +
+      'whoever gets code execution in it can install tools with the package manager and change its files and binaries.',
+    'Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir volume at each path the application writes ' +
+      '(/tmp, caches, PID or upload directories), e.g. volumes: [{name: tmp, emptyDir: {}}] with volumeMounts: [{name: tmp, mountPath: /tmp}]. ' +
+      'gapguard fix sets it only where unset and only when the policy turns the rule\'s fix on.',
+  );
+  if (readOnly == null) f.fix = [{ op: 'set-if-absent', path, value: true }];
+  return f;
+}
+
 export const runAsRoot: GapCheck = {
   gap: 'run-as-root',
-  rules: [RUNS_AS_ROOT, CAPS_NOT_DROPPED, CAPS_ADDED],
+  rules: [RUNS_AS_ROOT, CAPS_NOT_DROPPED, CAPS_ADDED, WRITABLE_ROOT_FS],
   check(pod, ctx) {
     const findings: CheckFinding[] = [];
     const podSc = pod.spec.securityContext;
@@ -186,6 +211,8 @@ export const runAsRoot: GapCheck = {
       }
       const added = capsAddedFinding(ref, sc, ctx.policy);
       if (added) findings.push(added);
+      const writable = writableRootFinding(ref, sc);
+      if (writable) findings.push(writable);
     }
     return findings;
   },

@@ -33,6 +33,7 @@ const containerSecurityContext: Schema = {
   runAsNonRoot: 'boolean',
   runAsUser: 'integer',
   procMount: 'string',
+  readOnlyRootFilesystem: 'boolean',
   capabilities: caps,
   seccompProfile: { type: 'string' },
   windowsOptions: { hostProcess: 'boolean', runAsUserName: 'string' },
@@ -49,7 +50,7 @@ const container: Schema = {
   envFrom: [{ secretRef: { name: 'string' }, configMapRef: { name: 'string' }, prefix: 'string' }],
   ports: [{ containerPort: 'integer', hostPort: 'integer', protocol: 'string' }],
   resources,
-  volumeMounts: [{ name: 'string', mountPath: 'string' }],
+  volumeMounts: [{ name: 'string', mountPath: 'string', readOnly: 'boolean' }],
 };
 const podSpec: Schema = {
   containers: [container],

@@ -14,6 +14,7 @@ export interface SecurityContext {
   runAsNonRoot?: boolean;
   runAsUser?: number;
   procMount?: string;
+  readOnlyRootFilesystem?: boolean;
   capabilities?: Capabilities;
   seccompProfile?: { type?: string };
   windowsOptions?: { hostProcess?: boolean; runAsUserName?: string };
@@ -48,7 +49,7 @@ export interface Container {
   envFrom?: EnvFromSource[];
   ports?: { containerPort?: number; hostPort?: number; protocol?: string }[];
   resources?: { limits?: ResourceList; requests?: ResourceList } | null;
-  volumeMounts?: { name?: string; mountPath?: string }[];
+  volumeMounts?: { name?: string; mountPath?: string; readOnly?: boolean }[];
 }
 
 export interface Volume {

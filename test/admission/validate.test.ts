@@ -58,6 +58,7 @@ describe('POST /validate', () => {
     // nothing pins the version tag, so it only warns.
     expect(response.warnings).to.deep.equal([
       'privileged/escalation: container "app" securityContext.allowPrivilegeEscalation',
+      'run-as-root/writable-root-fs: container "app" securityContext.readOnlyRootFilesystem',
       'unverified-image/not-pinned: container "app" image',
     ]);
   });

@@ -1,5 +1,6 @@
 // run-as-root through the engine: the effective user resolved as the kubelet does, dropped and
-// added capabilities in any spelling, Windows pods, and a fix that only fills what is unset.
+// added capabilities in any spelling, Windows pods, a fix that only fills what is unset, and the
+// writable root filesystem (a warning, with a fix the default policy leaves off).
 import { expect } from 'chai';
 import { evaluate } from '../../src/engine/engine.js';
 import { makeContext, policyWith } from '../helpers.js';
@@ -8,8 +9,10 @@ import { describeFixtures, findingsOf, fixture, summary, theFinding, valueAt, wi
 const ROOT = 'run-as-root/runs-as-root';
 const NOT_DROPPED = 'run-as-root/caps-not-dropped';
 const ADDED = 'run-as-root/caps-added';
+const WRITABLE = 'run-as-root/writable-root-fs';
 const at = (rule: string, container: string, field: string) => `${rule} @ ${container}.securityContext.${field}`;
-const defaults = (container: string) => [at(ROOT, container, 'runAsNonRoot'), at(NOT_DROPPED, container, 'capabilities.drop')];
+const writable = (container: string) => at(WRITABLE, container, 'readOnlyRootFilesystem');
+const defaults = (container: string) => [at(ROOT, container, 'runAsNonRoot'), at(NOT_DROPPED, container, 'capabilities.drop'), writable(container)];
 
 describeFixtures('run-as-root', {
   storefront: [
@@ -17,25 +20,36 @@ describeFixtures('run-as-root', {
     ...defaults('spec.template.spec.containers[0]'),
     ...defaults('spec.template.spec.containers[1]'),
   ],
-  'pod-uid-zero': [at(ROOT, 'spec.template.spec', 'runAsUser')],
-  'container-uid-zero': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser')],
-  'nonroot-overridden': [at(ROOT, 'spec.jobTemplate.spec.template.spec.containers[0]', 'runAsNonRoot')],
-  'pod-says-root': [at(ROOT, 'spec.template.spec', 'runAsNonRoot')],
-  'uid-overridden': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser')],
-  'packet-capture': [at(ADDED, 'spec.template.spec.containers[0]', 'capabilities.add')],
-  'chown-helper': [at(ADDED, 'template.spec.containers[0]', 'capabilities.add')],
+  'pod-uid-zero': [at(ROOT, 'spec.template.spec', 'runAsUser'), writable('spec.template.spec.containers[0]')],
+  'container-uid-zero': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser'), writable('spec.template.spec.containers[0]')],
+  'nonroot-overridden': [
+    at(ROOT, 'spec.jobTemplate.spec.template.spec.containers[0]', 'runAsNonRoot'),
+    writable('spec.jobTemplate.spec.template.spec.containers[0]'),
+  ],
+  'pod-says-root': [at(ROOT, 'spec.template.spec', 'runAsNonRoot'), writable('spec.template.spec.containers[0]')],
+  'uid-overridden': [at(ROOT, 'spec.template.spec.containers[0]', 'runAsUser'), writable('spec.template.spec.containers[0]')],
+  'packet-capture': [at(ADDED, 'spec.template.spec.containers[0]', 'capabilities.add'), writable('spec.template.spec.containers[0]')],
+  'chown-helper': [at(ADDED, 'template.spec.containers[0]', 'capabilities.add'), writable('template.spec.containers[0]')],
   'drop-some': [
     at(NOT_DROPPED, 'spec.containers[0]', 'capabilities.drop'),
     at(ADDED, 'spec.containers[0]', 'capabilities.add'),
+    writable('spec.containers[0]'),
     at(NOT_DROPPED, 'spec.containers[1]', 'capabilities.drop'),
+    writable('spec.containers[1]'),
   ],
+  // Windows has no read-only root filesystem: only the user is judged.
   'win-admin': [at(ROOT, 'spec.containers[0]', 'runAsNonRoot')],
   'win-container-administrator': [
     `${ROOT} @ spec.securityContext.windowsOptions.runAsUserName`,
     at(ROOT, 'spec.containers[1]', 'windowsOptions.runAsUserName'),
     at(ROOT, 'spec.containers[2]', 'runAsNonRoot'),
   ],
-  'debug-as-root': [at(ROOT, 'spec.ephemeralContainers[0]', 'runAsUser'), at(NOT_DROPPED, 'spec.ephemeralContainers[0]', 'capabilities.drop')],
+  'debug-as-root': [
+    writable('spec.containers[0]'),
+    at(ROOT, 'spec.ephemeralContainers[0]', 'runAsUser'),
+    at(NOT_DROPPED, 'spec.ephemeralContainers[0]', 'capabilities.drop'),
+    writable('spec.ephemeralContainers[0]'),
+  ],
 });
 
 describe('run-as-root', () => {
@@ -66,7 +80,7 @@ describe('run-as-root', () => {
 
   it('takes the allow-list from the policy, with or without CAP_, in any case', () => {
     const policy = policyWith('gaps:\n  run-as-root:\n    allowedCapabilities: [CAP_CHOWN, fowner]\n');
-    expect(findingsOf(fixture('run-as-root', 'fail', 'chown-helper'), 'run-as-root', makeContext({ policy }))).to.deep.equal([]);
+    expect(summary(findingsOf(fixture('run-as-root', 'fail', 'chown-helper'), 'run-as-root', makeContext({ policy })))).to.deep.equal([writable('template.spec.containers[0]')]);
     // NET_BIND_SERVICE is no longer allowed under this policy.
     const capture = theFinding(fixture('run-as-root', 'fail', 'packet-capture'), ADDED, makeContext({ policy }));
     expect(capture.message).to.include('NET_RAW, NET_ADMIN, NET_BIND_SERVICE');
@@ -82,7 +96,9 @@ describe('run-as-root', () => {
       });
     }
     expect(valueAt(fixed, 'spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation')).to.equal(false);
-    expect(findingsOf(fixed, 'run-as-root')).to.deep.equal([]);
+    // Only the writable root filesystem is left: its fix is off by default.
+    expect(findingsOf(fixed, 'run-as-root').map((f) => [f.rule, f.action, f.fixable])).to.deep.equal(Array(3).fill([WRITABLE, 'warn', false]));
+    expect(valueAt(fixed, 'spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem')).to.equal(undefined);
   });
 
   it('counts drop: [all] in any case as dropping everything, but not CAP_ALL, which no runtime knows', () => {
@@ -90,7 +106,7 @@ describe('run-as-root', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p' },
-      spec: { containers: [{ name: 'app', image: 'app', securityContext: { runAsNonRoot: true, capabilities: { drop } } }] },
+      spec: { containers: [{ name: 'app', image: 'app', securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop } } }] },
     });
     expect(findingsOf(pod(['all']), 'run-as-root')).to.deep.equal([]);
     expect(summary(findingsOf(pod(['CAP_ALL']), 'run-as-root'))).to.deep.equal([at(NOT_DROPPED, 'spec.containers[0]', 'capabilities.drop')]);
@@ -103,7 +119,7 @@ describe('run-as-root', () => {
       add: ['CAP_SYS_ADMIN'],
     });
     expect(valueAt(fixed, 'spec.containers[1].securityContext.capabilities')).to.deep.equal({ drop: ['ALL'] });
-    expect(summary(findingsOf(fixed, 'run-as-root'))).to.deep.equal([at(ADDED, 'spec.containers[0]', 'capabilities.add')]);
+    expect(summary(findingsOf(fixed, 'run-as-root'))).to.deep.equal([at(ADDED, 'spec.containers[0]', 'capabilities.add'), writable('spec.containers[0]'), writable('spec.containers[1]')]);
   });
 
   it('never flips an explicit root user or runAsNonRoot: false', () => {
@@ -141,5 +157,43 @@ describe('run-as-root', () => {
     // Another account may be an administrator: runAsNonRoot: true has the kubelet check, and the fix adds it.
     expect(unchecked!.message).to.include('NETWORK SERVICE').and.include('may be an administrator');
     expect(unchecked!.fixable).to.equal(true);
+  });
+
+  describe('writable-root-fs', () => {
+    const pod = (securityContext: Record<string, unknown> | undefined) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        securityContext: { runAsNonRoot: true },
+        containers: [{ name: 'app', image: 'app', securityContext: { capabilities: { drop: ['ALL'] }, ...securityContext } }],
+      },
+    });
+
+    it('warns (medium) when readOnlyRootFilesystem is unset or false, and names emptyDir mounts as the way there', () => {
+      for (const value of [undefined, false, null]) {
+        const f = theFinding(pod(value === undefined ? undefined : { readOnlyRootFilesystem: value }), WRITABLE);
+        expect(f, String(value)).to.include({ severity: 'medium', action: 'warn', fixable: false, path: 'spec.containers[0].securityContext.readOnlyRootFilesystem' });
+        expect(f.remediation).to.include('emptyDir').and.include('mountPath: /tmp');
+      }
+      expect(theFinding(pod({ readOnlyRootFilesystem: false }), WRITABLE).message).to.include('sets readOnlyRootFilesystem: false');
+      expect(findingsOf(pod({ readOnlyRootFilesystem: true }), 'run-as-root')).to.deep.equal([]);
+    });
+
+    it('is not fixed by default; a policy that turns the fix on sets it where unset, never over an explicit false', () => {
+      const noReadOnly = (patch: { path: string }[]) => patch.filter((op) => op.path.includes('readOnlyRootFilesystem'));
+      expect(noReadOnly(evaluate(pod(undefined), makeContext())!.patch)).to.deep.equal([]);
+      const ctx = makeContext({ policy: policyWith('gaps:\n  run-as-root:\n    rules:\n      run-as-root/writable-root-fs: { fix: true }\n') });
+      expect(valueAt(withFixes(pod(undefined), ctx), 'spec.containers[0].securityContext.readOnlyRootFilesystem')).to.equal(true);
+      expect(findingsOf(withFixes(pod(undefined), ctx), 'run-as-root', ctx)).to.deep.equal([]);
+      expect(noReadOnly(evaluate(pod({ readOnlyRootFilesystem: false }), ctx)!.patch)).to.deep.equal([]);
+    });
+
+    it('denies when the policy says so, and stays off with the gap', () => {
+      const deny = makeContext({ policy: policyWith('gaps:\n  run-as-root:\n    rules:\n      run-as-root/writable-root-fs: { action: deny }\n') });
+      expect(theFinding(pod(undefined), WRITABLE, deny).action).to.equal('deny');
+      const off = makeContext({ policy: policyWith('gaps:\n  run-as-root:\n    action: off\n') });
+      expect(findingsOf(pod(undefined), 'run-as-root', off)).to.deep.equal([]);
+    });
   });
 });
