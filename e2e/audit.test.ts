@@ -25,7 +25,7 @@ describe('audit namespace (the chart default, no label)', function () {
     },
     { name: 'a container running as root', manifest: () => pod('root', (s: PodSpec) => delete s.containers[0].securityContext), gap: 'run-as-root', warning: '[audit] enforce would patch: run-as-root/runs-as-root: container "app" securityContext.runAsNonRoot' },
     { name: 'a literal password in env', manifest: () => pod('password', (s: PodSpec) => (s.containers[0].env = [{ name: 'API_TOKEN', value: 'ghp_e2eNotARealTokenButShapedLikeOne0123' }])), gap: 'env-secrets', warning: '[audit] enforce would deny: env-secrets/literal-secret: container "app" env[0].value' },
-    { name: 'a tag-only image', manifest: () => pod('tagged', (s: PodSpec) => (s.containers[0].image = 'nginx:1.27')), gap: 'unverified-image', warning: '[audit] enforce would deny: unverified-image/not-pinned: container "app" image' },
+    { name: 'an image on latest', manifest: () => pod('latest', (s: PodSpec) => (s.containers[0].image = 'nginx:latest')), gap: 'unverified-image', warning: '[audit] enforce would deny: unverified-image/not-pinned: container "app" image' },
     { name: 'a container without limits', manifest: () => pod('nolimits', (s: PodSpec) => delete s.containers[0].resources), gap: 'resource-limits', warning: '[audit] enforce would patch: resource-limits/no-memory-limit: container "app" resources.limits.memory' },
   ];
 

@@ -1,7 +1,7 @@
 // Enforce mode as a user meets it: kubectl apply is refused with the gap named, or the object is
 // created with the default policy's fixes patched in.
 import { expect } from 'chai';
-import { apply, createNamespace, exists, getJson } from './support/kube.js';
+import { apply, createNamespace, exists, getJson, warnings } from './support/kube.js';
 import { deployment, hostPath, pod, type PodSpec } from './support/objects.js';
 import { env } from './support/suite.js';
 
@@ -75,11 +75,20 @@ describe('enforce namespace', function () {
     expect(env().gapguard.log()).to.not.include(secret);
   });
 
-  it('refuses a tag-only image', async function () {
-    await expectRefused(
-      pod('tagged', (s) => (s.containers[0].image = 'nginx:1.27')),
-      ['unverified-image/not-pinned'],
-    );
+  it('refuses an image on latest or without a tag', async function () {
+    for (const image of ['nginx:latest', 'nginx']) {
+      await expectRefused(
+        pod('floating', (s) => (s.containers[0].image = image)),
+        ['unverified-image/not-pinned'],
+      );
+    }
+  });
+
+  it('creates a version-tagged image with a warning when registry lookups are off (nothing can pin it)', async function () {
+    const r = await apply(ns, pod('tagged', (s) => (s.containers[0].image = 'nginx:1.27')));
+    expect(r.code, r.stderr).to.equal(0);
+    expect(warnings(r)).to.include('unverified-image/not-pinned: container "app" image');
+    expect((await getJson(ns, 'pod', 'tagged')).spec.containers[0].image).to.equal('nginx:1.27');
   });
 
   it('patches in the default limits for a container without them', async function () {

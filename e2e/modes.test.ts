@@ -6,15 +6,16 @@ import { apply, auditEvents, createNamespace, eventually, setMode, warnings } fr
 import { pod, type PodSpec } from './support/objects.js';
 import { env } from './support/suite.js';
 
-const tagged = (s: PodSpec): void => {
-  s.containers[0].image = 'nginx:1.27';
+// latest: denied in enforce whether or not registry lookups are on.
+const onLatest = (s: PodSpec): void => {
+  s.containers[0].image = 'nginx:latest';
 };
 
 describe('namespace mode label', function () {
   it('switches audit -> enforce -> audit -> off without restarting the server', async function () {
     const pid = env().gapguard.pid;
     const ns = await createNamespace('modes', 'audit');
-    const probe = (name: string) => apply(ns, pod(name, tagged), '--dry-run=server');
+    const probe = (name: string) => apply(ns, pod(name, onLatest), '--dry-run=server');
 
     const audited = await probe('probe');
     expect(audited.code, audited.stderr).to.equal(0);
@@ -28,18 +29,18 @@ describe('namespace mode label', function () {
     expect(refused.stderr).to.include('admission webhook "enforce.validate.gapguard.io" denied the request');
     expect(refused.stderr).to.include('unverified-image/not-pinned');
     // A real create, not only the dry run, is refused.
-    const create = await apply(ns, pod('tagged-enforce', tagged));
+    const create = await apply(ns, pod('tagged-enforce', onLatest));
     expect(create.code).to.not.equal(0);
 
     await setMode(ns, 'audit');
     await eventually('audit to apply again', async () => ((await probe('probe')).code === 0 ? true : undefined));
-    const back = await apply(ns, pod('tagged-audit', tagged));
+    const back = await apply(ns, pod('tagged-audit', onLatest));
     expect(back.code, back.stderr).to.equal(0);
     expect(warnings(back)).to.include('[audit] enforce would deny: unverified-image/not-pinned: container "app" image');
 
     await setMode(ns, 'off');
     const off = await eventually('off to apply', async () => {
-      const r = await apply(ns, pod(`tagged-off-${Date.now()}`, tagged));
+      const r = await apply(ns, pod(`tagged-off-${Date.now()}`, onLatest));
       return r.code === 0 && warnings(r).length === 0 ? r : undefined;
     });
     expect(off.stdout).to.include('created');

@@ -14,6 +14,7 @@ export function hardenedContainer(name = 'app'): Record<string, any> {
       runAsNonRoot: true,
       runAsUser: 65532,
       allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
