@@ -1,6 +1,7 @@
-// Registry lookups in the chart: off by default; when on, the server's flags point at the mounted
-// pull secret and CA, every flag is one `gapguard serve` knows, and values that cannot work are
-// refused with the reason.
+// Registry lookups in the chart: on by default (tags are pinned at admission), with no credentials
+// or CA until given; the server's flags then point at the mounted pull secret and CA, every flag is
+// one `gapguard serve` knows, they can be turned off, and values that cannot work are refused with
+// the reason.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -33,8 +34,14 @@ function mountedFile(spec: PodSpec, volume: string): string {
 const ENABLED = { imageLookups: { enabled: true, authSecret: 'registry-pull', caConfigMap: 'registry-ca', plainHttpRegistries: ['registry.dev:5000', 'localhost:5001'] } };
 
 describe('chart: registry lookups', () => {
-  it('are off by default: no lookup flags, no registry volumes', async () => {
+  it('are on by default, with the budget and no credentials, CA or plain-HTTP host until given', async () => {
     const spec = podSpec(await render());
+    expect(spec.containers[0]!.args.filter((a) => /resolve-images|registry|lookup/.test(a))).to.deep.equal(['--resolve-images', '--image-lookup-budget=1500']);
+    expect(spec.volumes.map((v) => v.name)).not.to.include.members(['registry-auth', 'registry-ca']);
+  });
+
+  it('can be turned off: no lookup flags, no registry volumes', async () => {
+    const spec = podSpec(await render({ values: { imageLookups: { enabled: false } } }));
     expect(spec.containers[0]!.args.filter((a) => /resolve-images|registry|lookup/.test(a))).to.deep.equal([]);
     expect(spec.volumes.map((v) => v.name)).not.to.include.members(['registry-auth', 'registry-ca']);
   });
@@ -69,7 +76,7 @@ describe('chart: registry lookups', () => {
       [{ imageLookups: { enabled: true, budgetMs: 50 } }, /at '\/imageLookups\/budgetMs'/],
       [{ imageLookups: { enabled: true, plainHttpRegistries: ['http://registry.dev'] } }, /at '\/imageLookups\/plainHttpRegistries\/0'/],
       [{ imageLookups: { enabled: true, authSecret: 'Not_A_Name' } }, /at '\/imageLookups\/authSecret'/],
-      [{ imageLookups: { authSecret: 'registry-pull' } }, /have no effect unless imageLookups\.enabled is true/],
+      [{ imageLookups: { enabled: false, authSecret: 'registry-pull' } }, /have no effect unless imageLookups\.enabled is true/],
     ];
     for (const [values, message] of cases) {
       const result = await template({ values });

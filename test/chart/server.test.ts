@@ -102,6 +102,9 @@ describe('chart: the in-cluster server', () => {
       `--tls-key=${tlsDir}/tls.key`,
       `--policy=${policyDir}/policy.yaml`,
       '--log-level=info',
+      // Registry lookups are on by default: tags are pinned at admission.
+      '--resolve-images',
+      '--image-lookup-budget=1500',
     ]);
     const spec = deployment(objects).template.spec;
     expect(spec.volumes.find((v) => v.name === 'tls')!.secret!.secretName).to.equal(find(objects, 'Secret').metadata.name);
@@ -152,8 +155,22 @@ describe('chart: the in-cluster server', () => {
   it('admits the webhook port through its NetworkPolicy', () => {
     const spec = find(objects, 'NetworkPolicy').spec as { podSelector: unknown; policyTypes: string[]; ingress: unknown[] };
     expect(spec.podSelector).to.deep.equal(deployment(objects).selector);
-    expect(spec.policyTypes).to.deep.equal(['Ingress']);
+    expect(spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
     expect(spec.ingress).to.deep.equal([{ ports: [{ port: 'https', protocol: 'TCP' }] }]);
+  });
+
+  it('lets out only DNS and the TCP ports of the kube-apiserver and registries, plain-HTTP registry ports added', async () => {
+    type Egress = { ports: { port: number; protocol: string }[] }[];
+    const dns = { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] };
+    const tcp = (...ports: number[]) => ({ ports: ports.map((port) => ({ port, protocol: 'TCP' })) });
+    expect((find(objects, 'NetworkPolicy').spec as { egress: Egress }).egress).to.deep.equal([dns, tcp(443, 6443)]);
+
+    const plain = await render({ values: { imageLookups: { plainHttpRegistries: ['registry.dev:5000', 'mirror.local', '10.0.0.7:443'] } } });
+    expect((find(plain, 'NetworkPolicy').spec as { egress: Egress }).egress).to.deep.equal([dns, tcp(443, 6443, 5000, 80)]);
+
+    const open = find(await render({ values: { networkPolicy: { egress: { enabled: false } } } }), 'NetworkPolicy').spec as { policyTypes: string[]; egress?: Egress };
+    expect(open.policyTypes).to.deep.equal(['Ingress']);
+    expect(open.egress).to.equal(undefined);
   });
 
   it('renders the image as repository:tag@digest, by default the digest npm run image:pin wrote', async () => {

@@ -29,7 +29,8 @@ each value on its own.
 {{- $_ := set $names .name true -}}
 {{- end -}}
 {{- $timeout := min (int $v.webhook.timeoutSeconds.enforce) (int $v.webhook.timeoutSeconds.audit) -}}
-{{- if and $lookups.enabled (gt (add (int $lookups.budgetMs) 1000) (mul $timeout 1000)) -}}
+{{- /* Only the chart's own server does lookups; an out-of-cluster one (server.enabled=false) has its own flags. */ -}}
+{{- if and $v.server.enabled $lookups.enabled (gt (add (int $lookups.budgetMs) 1000) (mul $timeout 1000)) -}}
 {{- fail (printf "imageLookups.budgetMs (%d) must be at least a second under the shorter webhook timeout (%d s): the kube-apiserver stops waiting at the timeout, and the answer needs time after the lookups" (int $lookups.budgetMs) $timeout) -}}
 {{- end -}}
 {{- end -}}
