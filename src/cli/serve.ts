@@ -63,8 +63,8 @@ Background audit (needs a cluster; docs/cluster-audit.md):
   --dashboard-host HOST    address of the dashboard (default 127.0.0.1: kubectl port-forward)
   --metrics-max-namespaces N
                            namespaces with their own series in the audit gauges (default 100)
-Registry lookups (off by default; per request, images without facts in the budget are judged
-without them and the answer says so):
+Registry lookups (off by default; per request, a version tag whose digest arrives within the
+budget is pinned by /mutate, one whose digest does not is denied, and the answer says why):
 ${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
 `;
 

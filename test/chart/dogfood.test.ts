@@ -29,8 +29,10 @@ describe('chart: dogfood scan with gapguard', () => {
     expect(results[0]!.patch).to.deep.equal([]);
   });
 
-  it('finds only the unpinned image when a release empties the digest', async () => {
-    expect(rules(scan(await render({ values: { image: { digest: '' } } })))).to.deep.equal(['unverified-image/not-pinned']);
+  it('finds only the unpinned image when a release empties the digest: a version tag, so a warning', async () => {
+    const results = scan(await render({ values: { image: { digest: '' } } }));
+    expect(rules(results)).to.deep.equal(['unverified-image/not-pinned']);
+    expect(results[0]!.findings[0]!.action).to.equal('warn');
   });
 
   it('finds the flat network when the chart NetworkPolicy is turned off', async () => {

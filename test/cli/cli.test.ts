@@ -65,6 +65,10 @@ describe('gapguard scan (CLI)', () => {
     expect(warn.report.results[0]!.findings.map((f) => f.rule)).to.include('flat-network/host-network');
     expect(warn.report.results[0]!.findings.every((f) => f.action === 'warn')).to.equal(true);
     expect(run(['scan', join(repoRoot, 'examples/hardened-pod.yaml')]).code).to.equal(0);
+    // gapguard's own plain manifests scan clean under the default policy.
+    const own = json([join(repoRoot, 'manifests')]);
+    expect(own.code).to.equal(0);
+    expect(own.report.results.flatMap((r) => r.findings.map((f) => `${f.action} ${f.rule}`))).to.deep.equal([]);
   });
 
   it('reads stdin, JSON documents and the items of a v1 List', () => {
