@@ -33,6 +33,30 @@ describe('enforce namespace', function () {
     });
   }
 
+  const nodePaths: [string, string[]][] = [
+    ['/etc/kubernetes', ['privileged/host-path']],
+    ['//var/lib/kubelet/pki/', ['privileged/host-path']],
+    ['/proc', ['docker-socket/host-path', 'privileged/host-path']],
+    ['/', ['docker-socket/host-path', 'privileged/host-path']],
+  ];
+  for (const [path, rules] of nodePaths) {
+    it(`refuses a Pod mounting hostPath ${path}, naming ${rules.join(' and ')}`, async function () {
+      await expectRefused(pod('node-path', hostPath(path)), rules);
+    });
+  }
+
+  it('creates a Pod reading the node logs read-only, with a warning', async function () {
+    const r = await apply(
+      ns,
+      pod('log-reader', (s) => {
+        hostPath('/var/log/pods')(s);
+        s.containers[0].volumeMounts[0].readOnly = true;
+      }),
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    expect(warnings(r)).to.include('privileged/host-path: spec.volumes[0].hostPath.path');
+  });
+
   it('creates a clean Pod as it was sent', async function () {
     const manifest = pod('clean');
     const r = await apply(ns, manifest);
