@@ -36,7 +36,7 @@ describe('chart: signatures', () => {
 
   it('refuses requirements without registry lookups, a mount with both or neither source, and a name used twice', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ policy: { gaps: { 'unverified-image': { signatures: [{ images: ['a.io/b'] }] } } } }, /signatures needs imageLookups\.enabled: true/],
+      [{ imageLookups: { enabled: false }, policy: { gaps: { 'unverified-image': { signatures: [{ images: ['a.io/b'] }] } } } }, /signatures needs imageLookups\.enabled: true/],
       [{ signatures: { mounts: [{ name: 'k', secret: 's', configMap: 'c' }] } }, /at '\/signatures\/mounts\/0'/],
       [{ signatures: { mounts: [{ name: 'k' }] } }, /at '\/signatures\/mounts\/0'/],
       [{ signatures: { mounts: [{ name: 'Keys', secret: 's' }] } }, /at '\/signatures\/mounts\/0\/name'/],
