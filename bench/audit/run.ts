@@ -156,9 +156,19 @@ async function main(): Promise<void> {
   await eventually(
     'every namespace report counting every Pod',
     async () => {
-      const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace} {.summary.pass}{"\\n"}{end}']);
-      const counts = new Map(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
-      return namespaces.every((ns) => Number(counts.get(ns)) === perNamespace) ? true : undefined;
+      // Every Pod counts once in its namespace's summary, whatever its result (the bench Pods warn
+      // under the default policy's writable-root-fs rule).
+      const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace} {.summary.pass} {.summary.warn} {.summary.fail}{"\\n"}{end}']);
+      const counts = new Map(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => {
+            const [ns, ...n] = l.split(' ');
+            return [ns, n.reduce((sum, x) => sum + (Number(x) || 0), 0)] as [string, number];
+          }),
+      );
+      return namespaces.every((ns) => counts.get(ns) === perNamespace) ? true : undefined;
     },
     300_000,
     200,
