@@ -1,8 +1,8 @@
 // The webhook server: HTTPS with certificates that reload from disk, a policy that reloads from
 // disk, the cluster view, and a drain that lets in-flight admissions finish before it stops.
 import { createServer } from 'node:https';
-import type { IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
@@ -29,6 +29,13 @@ const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
 const FIRST_LIST_WAIT_MS = 10_000;
 /** How long a drain waits for in-flight requests before it closes their connections. */
 const DRAIN_TIMEOUT_MS = 25_000;
+/**
+ * How long a keep-alive connection may sit idle in a drain before the drain closes it. The
+ * kube-apiserver reuses its most recently used connection first, so one that stayed idle this long
+ * while the load went on is one it is not about to write to; closing a hot one races its next POST,
+ * which Go does not retry (a fail-closed "failed calling webhook").
+ */
+const DRAIN_IDLE_CLOSE_MS = 2_000;
 
 export interface ServerOptions {
   host: string;
@@ -162,15 +169,25 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   // A client that sends its headers slowly holds a connection as long as one that never does.
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  // Node counts a connection that has not sent a request yet as busy, so closeIdleConnections()
-  // leaves it open and a drain would wait its whole timeout for the spare connections the
-  // kube-apiserver keeps (Go holds them 90 s). Nothing is in flight on them: the drain closes them.
-  const unused = new Set<Socket>();
+  // Connections with no request in flight, and since when: the drain closes them once they are cold.
+  // Kept here rather than left to Node's closeIdleConnections(), which closes hot connections as
+  // readily as cold ones and counts a connection that never sent a request as busy (the spare
+  // connections the kube-apiserver dials and keeps for 90 s).
+  const idleSince = new Map<Socket, number>();
   server.on('secureConnection', (socket: Socket) => {
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
+    idleSince.set(socket, Date.now());
+    socket.once('close', () => idleSince.delete(socket));
   });
-  server.on('request', (req: IncomingMessage) => unused.delete(req.socket));
+  // Before the app's listener, which may answer at once.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    idleSince.delete(req.socket);
+    // While draining, every answer ends its connection: the client learns it from the answer
+    // itself, so it never races a close it cannot see coming.
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('finish', () => {
+      if (!req.socket.destroyed) idleSince.set(req.socket, Date.now());
+    });
+  });
   server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { error: err.message }));
 
   stops.push(
@@ -230,14 +247,18 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     draining = true;
     logger.info('draining: finishing in-flight requests');
     await new Promise<void>((resolve) => {
-      // Keep-alive connections become idle once their request is answered; close them as they do.
+      // Idle time counts from the drain's start: a connection idle before it is not known cold yet.
+      const drainStarted = Date.now();
+      for (const socket of idleSince.keys()) idleSince.set(socket, drainStarted);
       const sweep = setInterval(() => {
-        server.closeIdleConnections();
-        for (const socket of unused) socket.destroy();
-      }, 50);
+        const now = Date.now();
+        for (const [socket, since] of idleSince) if (now - since >= DRAIN_IDLE_CLOSE_MS) socket.destroy();
+      }, 100);
       const force = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       force.unref();
-      server.close(() => {
+      // net.Server's close stops accepting and calls back once every connection has ended; the
+      // https server's own close() would first close every idle connection at once, hot ones too.
+      NetServer.prototype.close.call(server, () => {
         clearInterval(sweep);
         clearTimeout(force);
         resolve();

@@ -3,7 +3,7 @@
 // for usage and policy errors.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,39 @@ describe('gapguard serve (CLI)', () => {
     expect(await server.exit).to.equal(0);
     await closed;
     expect(Date.now() - started).to.be.below(5000);
+  });
+
+  it('drains on SIGTERM without cutting a keep-alive connection in use: its next request is answered and ends it', async () => {
+    const server = await serve(['--cert-dir', join(cwd, 'certs')], cwd);
+    const ca = readFileSync(caFileFrom(server.stdout()));
+    // One connection, reused as the kube-apiserver reuses its most recent one; Go does not retry a
+    // POST that a server's close of an idle connection cut, so the drain must not close it under it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
+    try {
+      const post = (review: ReturnType<typeof reviewOf>) =>
+        new Promise<{ reused: boolean; connection: string | undefined; allowed: boolean }>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', servername: 'localhost', port: server.port, method: 'POST', path: '/validate', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const answer = { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() };
+              resolve({ reused: req.reusedSocket, connection: res.headers.connection, allowed: admissionResponse(answer, review.request.uid).allowed });
+            });
+          });
+          req.on('error', reject);
+          req.end(JSON.stringify(review));
+        });
+      const before = reviewOf(insecurePod());
+      expect(await post(before)).to.deep.equal({ reused: false, connection: 'keep-alive', allowed: false });
+
+      server.child.kill('SIGTERM');
+      await eventually(() => server.stderr().includes('"msg":"draining: finishing in-flight requests"'), 'the drain to start');
+      const during = reviewOf(insecurePod());
+      expect(await post(during)).to.deep.equal({ reused: true, connection: 'close', allowed: false });
+      expect(await server.exit).to.equal(0);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('watches the cluster of --kubeconfig for namespace modes, and still exits cleanly on SIGTERM', async () => {
