@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseImageReference } from '../../src/images/reference.js';
 import { editDistance, findTyposquatTarget, WELL_KNOWN_IMAGES_FILE } from '../../src/images/typosquat.js';
-import { policyWith } from '../helpers.js';
+import { policyWith, repoRoot } from '../helpers.js';
 
 describe('typosquat helpers', () => {
   describe('editDistance (optimal string alignment, capped)', () => {
@@ -49,6 +50,20 @@ describe('typosquat helpers', () => {
     it('says where its official images come from and when they were checked', () => {
       const text = readFileSync(WELL_KNOWN_IMAGES_FILE, 'utf8');
       expect(text).to.match(/docker-library\/official-images/).and.match(/checked\s+#?\s*against it on \d{4}-\d{2}-\d{2}/);
+    });
+
+    it('holds every current Docker official image (the library/ folder that scripts/official-images.sh fetched)', () => {
+      const official = readFileSync(join(repoRoot, 'test/fixtures/official-images.txt'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'));
+      expect(official.length).to.be.above(100);
+      const policy = policyWith('{}');
+      const missing = official.filter((name) => !lines.includes(`library/${name}`));
+      expect(missing, 'run scripts/official-images.sh').to.deep.equal([]);
+      for (const name of official) {
+        const parsed = parseImageReference(`${name}:1.0`);
+        expect(parsed.ok && findTyposquatTarget(parsed.ref, policy), name).to.equal(undefined);
+      }
     });
 
     it('is never a typosquat of itself', () => {
