@@ -5,7 +5,7 @@
 // focus ring, and colours with a contrast ratio of at least 7:1 on their background. Findings
 // never carry secret values (the engine's contract), and nothing else of an object is shown.
 import { GAP_IDS } from '../engine/types.js';
-import { readyForEnforce, rolloutView, type JudgedObject, type NamespaceView, type RolloutView, type Verdict, type WorkloadView } from './rollout.js';
+import { findingOutcome, readyForEnforce, rolloutView, type JudgedObject, type NamespaceView, type RolloutView, type Verdict, type WorkloadView } from './rollout.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -131,7 +131,7 @@ export function overviewSection(view: RolloutView, options: PageOptions): string
 function findingsTable(w: WorkloadView): string {
   const rows = w.findings.map(
     (f) =>
-      `<tr><td><span class="badge ${f.action === 'deny' && !f.fixable ? 'deny' : f.fixable ? 'patch' : 'warn'}">${escapeHtml(f.action)}${f.fixable ? ', fixable' : ''}</span></td><td>${escapeHtml(f.severity)}</td><td><code>${escapeHtml(f.rule)}</code></td><td><code>${escapeHtml(f.path)}</code></td><td>${escapeHtml(f.message)}</td><td class="remedy">${escapeHtml(f.remediation)}</td></tr>`,
+      `<tr><td><span class="badge ${findingOutcome(f)}">${escapeHtml(f.action)}${f.fixable ? ', fixable' : ''}</span></td><td>${escapeHtml(f.severity)}</td><td><code>${escapeHtml(f.rule)}</code></td><td><code>${escapeHtml(f.path)}</code></td><td>${escapeHtml(f.message)}</td><td class="remedy">${escapeHtml(f.remediation)}</td></tr>`,
   );
   return `<table><caption>Findings of ${workloadName(w)}</caption>
 <thead><tr><th scope="col">action</th><th scope="col">severity</th><th scope="col">rule</th><th scope="col">field</th><th scope="col">message</th><th scope="col">remedy</th></tr></thead>

@@ -10,8 +10,7 @@
 //   violations at 20 and the count with them), and an annotation says how many were left out.
 // - No secret value: a result carries the finding's message, path and remedy, which never hold one.
 import { createHash } from 'node:crypto';
-import type { Finding } from '../engine/types.js';
-import { readyForEnforce, type NamespaceView, type RolloutView, type WorkloadView } from './rollout.js';
+import { findingOutcome, readyForEnforce, type NamespaceView, type RolloutView, type WorkloadView } from './rollout.js';
 
 export type ReportFormat = 'wgpolicyk8s' | 'openreports';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['wgpolicyk8s', 'openreports'];
@@ -108,12 +107,6 @@ function subjectOf(w: WorkloadView): Subject {
   return { apiVersion: API_VERSIONS[w.kind], kind: w.kind, name: w.name, namespace: w.namespace };
 }
 
-/** What enforce would do with this finding (rollout.ts's split). */
-function enforceOutcome(f: Finding): string {
-  if (f.fixable) return 'patch';
-  return f.action === 'deny' ? 'deny' : 'warn';
-}
-
 const ORDER = { deny: 0, patch: 1, warn: 2, pass: 3 } as const;
 
 function drafts(ns: NamespaceView): Draft[] {
@@ -124,9 +117,9 @@ function drafts(ns: NamespaceView): Draft[] {
       continue;
     }
     for (const f of w.findings) {
-      const enforce = enforceOutcome(f);
+      const enforce = findingOutcome(f);
       out.push({
-        order: ORDER[enforce as keyof typeof ORDER],
+        order: ORDER[enforce],
         result: f.action === 'deny' ? 'fail' : 'warn',
         policy: f.gap,
         rule: f.rule,

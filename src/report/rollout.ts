@@ -46,10 +46,22 @@ export interface JudgedObject {
   mode?: string;
 }
 
+const VERDICT_ORDER: Record<Verdict, number> = { deny: 0, patch: 1, warn: 2, clean: 3 };
+
+/** What enforce would do with one finding: patch it when fixable, else deny or warn as its action says. */
+export function findingOutcome(f: Finding): Exclude<Verdict, 'clean'> {
+  if (f.fixable) return 'patch';
+  return f.action === 'deny' ? 'deny' : 'warn';
+}
+
+/** The workload's verdict: the strongest outcome of its findings (deny, patch, warn), clean without any. */
 export function verdictOf(findings: readonly Finding[]): Verdict {
-  if (findings.some((f) => f.action === 'deny' && !f.fixable)) return 'deny';
-  if (findings.some((f) => f.fixable)) return 'patch';
-  return findings.length ? 'warn' : 'clean';
+  let verdict: Verdict = 'clean';
+  for (const f of findings) {
+    const outcome = findingOutcome(f);
+    if (VERDICT_ORDER[outcome] < VERDICT_ORDER[verdict]) verdict = outcome;
+  }
+  return verdict;
 }
 
 export function emptyGapCounts(): Record<GapId, number> {
@@ -60,8 +72,6 @@ export function emptyGapCounts(): Record<GapId, number> {
 export function readyForEnforce(ns: NamespaceView): boolean {
   return ns.wouldDeny.length === 0 && ns.wouldPatch.length === 0;
 }
-
-const VERDICT_ORDER: Record<Verdict, number> = { deny: 0, patch: 1, warn: 2, clean: 3 };
 
 export function rolloutView(
   report: { evaluated: readonly JudgedObject[]; skipped: readonly unknown[]; problems: readonly { source: string; message: string }[] },
