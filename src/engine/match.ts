@@ -3,7 +3,7 @@
 // literal piece between stars is found once, left to right, so a match costs one pass over the value.
 // Images are matched as parsed references, never as raw strings: `nginx*` on the raw string
 // would exempt `nginx.evil.example/payload`, an image from another registry.
-import { canonicalRegistryHost, parseImageReference } from '../images/reference.js';
+import { nameOf, parseImageReference, splitReference } from '../images/reference.js';
 
 /** Whether `value` matches `pattern`, where `*` matches any run of characters, none included. */
 export function globMatch(pattern: string, value: string): boolean {
@@ -28,43 +28,14 @@ export function globMatch(pattern: string, value: string): boolean {
 interface ImagePattern {
   registry: string;
   repository: string;
-  tag?: string;
-  digest?: string;
+  tag?: string | undefined;
+  digest?: string | undefined;
 }
 
-const DEFAULT_REGISTRY = 'docker.io';
-
-/**
- * An image pattern split like a reference (images/reference.ts), stars kept: the first path segment
- * names a registry only if it has a dot or a colon, is `localhost` or has upper case; otherwise the
- * registry is docker.io, where a single name lives under `library/`.
- */
+/** An image pattern split and named like a reference (images/reference.ts), stars kept. */
 function parsePattern(pattern: string): ImagePattern {
-  let name = pattern;
-  let digest: string | undefined;
-  const at = name.indexOf('@');
-  if (at >= 0) {
-    digest = name.slice(at + 1);
-    name = name.slice(0, at);
-  }
-  let tag: string | undefined;
-  const colon = name.lastIndexOf(':');
-  if (colon > name.lastIndexOf('/')) {
-    tag = name.slice(colon + 1);
-    name = name.slice(0, colon);
-  }
-  let registry = DEFAULT_REGISTRY;
-  let repository = name;
-  const slash = name.indexOf('/');
-  if (slash >= 0) {
-    const first = name.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
-      registry = canonicalRegistryHost(first);
-      repository = name.slice(slash + 1);
-    }
-  }
-  if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = `library/${repository}`;
-  return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  const parts = splitReference(pattern);
+  return { ...nameOf(parts), tag: parts.tag, digest: parts.digest };
 }
 
 const patterns = new Map<string, ImagePattern>();

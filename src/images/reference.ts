@@ -61,47 +61,64 @@ export function registryApiHost(canonicalHost: string): string {
   return canonicalHost === DEFAULT_REGISTRY ? DOCKER_HUB_API_HOST : canonicalHost;
 }
 
-function parse(text: string): ParsedImage {
-  if (text === '') return { ok: false, problem: 'the reference is empty' };
-  if (text.length > MAX_REFERENCE_LENGTH) return { ok: false, problem: 'the reference is longer than any valid one' };
-  if (IMAGE_ID.test(text)) return { ok: false, problem: 'a bare 64-hex image ID is not a repository name' };
+/** A reference's parts as written, none of them checked yet. */
+export interface ReferenceParts {
+  /** The registry host as written, when the first path segment names one. */
+  host?: string;
+  path: string;
+  tag?: string;
+  digest?: string;
+}
 
+/**
+ * Splits `[host[:port]/]path[:tag][@digest]` as the runtimes do, checking nothing: the parsed
+ * references below and the policy's image patterns (engine/match.ts, stars kept) split alike.
+ */
+export function splitReference(text: string): ReferenceParts {
   let name = text;
   let digest: string | undefined;
   const at = text.indexOf('@');
   if (at !== -1) {
     digest = text.slice(at + 1);
     name = text.slice(0, at);
-    if (!isDigest(digest)) {
-      return { ok: false, problem: `the digest "${digest}" is malformed (sha256: and 64 lowercase hex digits expected)` };
-    }
   }
-
   let tag: string | undefined;
   const colon = name.lastIndexOf(':');
   // A colon before the last slash separates a registry port, not a tag (`localhost:5000/app`).
   if (colon > name.lastIndexOf('/')) {
     tag = name.slice(colon + 1);
     name = name.slice(0, colon);
-    if (!TAG.test(tag)) return { ok: false, problem: `the tag "${tag}" is invalid` };
   }
-
-  let registry = DEFAULT_REGISTRY;
-  let repository = name;
   const slash = name.indexOf('/');
-  if (slash !== -1) {
-    const first = name.slice(0, slash);
-    // The first segment names a registry only if it could not be a repository path component:
-    // it has a dot or a port, is localhost, or has upper case (which paths never have).
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
-      if (!HOST.test(first)) return { ok: false, problem: `the registry host "${first}" is invalid` };
-      registry = canonicalRegistryHost(first);
-      repository = name.slice(slash + 1);
-    }
+  const first = slash === -1 ? undefined : name.slice(0, slash);
+  // The first segment names a registry only if it could not be a repository path component:
+  // it has a dot or a port, is localhost, or has upper case (which paths never have).
+  const host = first !== undefined && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) ? first : undefined;
+  return { host, path: host === undefined ? name : name.slice(slash + 1), tag, digest };
+}
+
+/** The registry and repository split parts name: docker.io when they name no host, where a single name lives under `library/`. */
+export function nameOf(parts: ReferenceParts): { registry: string; repository: string } {
+  const registry = parts.host === undefined ? DEFAULT_REGISTRY : canonicalRegistryHost(parts.host);
+  const repository = registry === DEFAULT_REGISTRY && !parts.path.includes('/') ? OFFICIAL_NAMESPACE + parts.path : parts.path;
+  return { registry, repository };
+}
+
+function parse(text: string): ParsedImage {
+  if (text === '') return { ok: false, problem: 'the reference is empty' };
+  if (text.length > MAX_REFERENCE_LENGTH) return { ok: false, problem: 'the reference is longer than any valid one' };
+  if (IMAGE_ID.test(text)) return { ok: false, problem: 'a bare 64-hex image ID is not a repository name' };
+
+  const parts = splitReference(text);
+  const { host, path, tag, digest } = parts;
+  if (digest !== undefined && !isDigest(digest)) {
+    return { ok: false, problem: `the digest "${digest}" is malformed (sha256: and 64 lowercase hex digits expected)` };
   }
-  if (repository !== repository.toLowerCase()) return { ok: false, problem: `the repository "${repository}" must be lowercase` };
-  if (!REPOSITORY.test(repository)) return { ok: false, problem: `the repository "${repository}" is invalid` };
-  if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = OFFICIAL_NAMESPACE + repository;
+  if (tag !== undefined && !TAG.test(tag)) return { ok: false, problem: `the tag "${tag}" is invalid` };
+  if (host !== undefined && !HOST.test(host)) return { ok: false, problem: `the registry host "${host}" is invalid` };
+  if (path !== path.toLowerCase()) return { ok: false, problem: `the repository "${path}" must be lowercase` };
+  if (!REPOSITORY.test(path)) return { ok: false, problem: `the repository "${path}" is invalid` };
+  const { registry, repository } = nameOf(parts);
   if (registry.length + 1 + repository.length > MAX_NAME_LENGTH) {
     return { ok: false, problem: `the name is longer than ${MAX_NAME_LENGTH} characters` };
   }
