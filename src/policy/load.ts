@@ -14,6 +14,7 @@ import { documentsOf } from '../yaml/fast.js';
 import { KubeYamlError } from '../yaml/kube-rules.js';
 import { parseQuantity } from '../workloads/quantity.js';
 import { compileSignatureRequirements } from '../signatures/policy.js';
+import type { SignatureRequirement } from '../signatures/types.js';
 import type { Exemption, GapSettings, Policy, ReviewLimits } from './types.js';
 
 export class PolicyError extends Error {
@@ -113,6 +114,9 @@ function positionsOf(text: string): Positions {
 }
 
 class Validator {
+  /** The signature requirements, compiled while validating (it reads their key files) when the policy names any. */
+  signatures: SignatureRequirement[] | undefined;
+
   constructor(
     private readonly source: string,
     private readonly positions: (() => Positions) | undefined,
@@ -179,7 +183,7 @@ class Validator {
     this.keys(section, path, ['action', 'fix', 'rules', ...Object.keys(params), ...nested]);
     this.actionAndFix(section, path);
     if (gap === 'unverified-image' && section.signatures !== undefined) {
-      compileSignatureRequirements(section.signatures, [...path, 'signatures'], (p, problem) => this.fail(p, problem));
+      this.signatures = compileSignatureRequirements(section.signatures, [...path, 'signatures'], (p, problem) => this.fail(p, problem));
     }
     for (const [name, validate] of Object.entries(params)) {
       if (section[name] === undefined) continue;
@@ -244,7 +248,13 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function compile(raw: Raw, source: string): Policy {
+/** A policy file read and validated: its raw mapping, and its signature requirements when it names any. */
+interface Parsed {
+  raw: Raw;
+  signatures: SignatureRequirement[] | undefined;
+}
+
+function compile(raw: Raw, signatures: SignatureRequirement[]): Policy {
   const gapsRaw = raw.gaps as Record<GapId, Raw>;
   const gaps = {} as Record<GapId, GapSettings>;
   for (const gap of GAP_IDS) {
@@ -278,9 +288,7 @@ function compile(raw: Raw, source: string): Policy {
       allowedRegistries: image.allowedRegistries as string[],
       wellKnownImages: image.wellKnownImages as string[],
       typosquatMaxDistance: image.typosquatMaxDistance as number,
-      signatures: compileSignatureRequirements(image.signatures, ['gaps', 'unverified-image', 'signatures'], (p, problem) => {
-        throw new PolicyError(source, p.join('.'), undefined, problem);
-      }),
+      signatures,
       unpinnedVersionTags: image.unpinnedVersionTags as 'warn' | 'deny',
     },
     resourceLimits: { defaultLimits: { cpu: String(limitsRaw.cpu), memory: String(limitsRaw.memory) } },
@@ -290,7 +298,7 @@ function compile(raw: Raw, source: string): Policy {
 }
 
 /** Reads a policy as kubectl reads YAML (kube-rules), fast; positions are parsed only to name an error's line. */
-function parseRaw(text: string, source: string): unknown {
+function parseRaw(text: string, source: string): Parsed {
   let raw: unknown;
   try {
     const docs = documentsOf(text, 0);
@@ -317,27 +325,31 @@ function parseRaw(text: string, source: string): unknown {
   if (raw === null || raw === undefined) {
     throw new PolicyError(source, '', undefined, 'the policy is empty (no mapping, or null); write {} to mean the embedded default as it is');
   }
-  new Validator(source, () => positionsOf(text)).policy(raw);
-  return raw;
+  const validator = new Validator(source, () => positionsOf(text));
+  validator.policy(raw);
+  return { raw: raw as Raw, signatures: validator.signatures };
 }
 
 export const DEFAULT_POLICY_FILE = join(packageRoot, 'policy', 'default.yaml');
-let defaultRaw: unknown;
+let defaultParsed: Parsed | undefined;
 
-function defaults(): unknown {
-  defaultRaw ??= parseRaw(readFileSync(DEFAULT_POLICY_FILE, 'utf8'), DEFAULT_POLICY_FILE);
-  return defaultRaw;
+function defaults(): Parsed {
+  defaultParsed ??= parseRaw(readFileSync(DEFAULT_POLICY_FILE, 'utf8'), DEFAULT_POLICY_FILE);
+  return defaultParsed;
 }
 
 /** The embedded default policy. */
 export function defaultPolicy(): Policy {
-  return compile(defaults() as Raw, DEFAULT_POLICY_FILE);
+  const { raw, signatures } = defaults();
+  return compile(raw, signatures ?? []);
 }
 
 /** A policy from YAML text, merged over the default. Throws PolicyError. */
 export function parsePolicy(text: string, source = 'policy'): Policy {
   const user = parseRaw(text, source);
-  return compile(merge(withoutRulesOfGapsTurnedOff(defaults() as Raw, user), user) as Raw, source);
+  const base = defaults();
+  // Lists replace: the user's signatures, when the file names any, else the default's.
+  return compile(merge(withoutRulesOfGapsTurnedOff(base.raw, user.raw), user.raw) as Raw, user.signatures ?? base.signatures ?? []);
 }
 
 /**
