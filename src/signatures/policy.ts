@@ -9,6 +9,7 @@ import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
 import type * as SigstoreVerify from '@sigstore/verify';
 import type { TrustMaterial } from '@sigstore/verify';
 import { imageMatch } from '../engine/match.js';
+import { isObject } from '../workloads/locate.js';
 import type { AttestationRequirement, KeylessIdentity, PublicKeySigner, SignatureRequirement } from './types.js';
 
 type Path = (string | number)[];
@@ -17,12 +18,8 @@ export type Fail = (path: Path, problem: string) => never;
 const REQUIREMENT_FIELDS = ['name', 'images', 'keys', 'keyless', 'trustedRoot', 'transparencyLog', 'attestations'];
 let nextId = 1;
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function fields(v: unknown, path: Path, allowed: readonly string[], fail: Fail): Record<string, unknown> {
-  if (!isMap(v)) fail(path, `must be a mapping with ${allowed.join(', ')}`);
+  if (!isObject(v)) fail(path, `must be a mapping with ${allowed.join(', ')}`);
   for (const k of Object.keys(v)) if (!allowed.includes(k)) fail([...path, k], `unknown field (expected one of: ${allowed.join(', ')})`);
   return v;
 }
