@@ -6,14 +6,14 @@
 // policy, NetworkPolicies and clock is not judged again, so a run after one Pod changed costs one
 // evaluation plus the owner dedup, not one per object: admission shares this event loop.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { NetworkPolicyLike, ObjectResult } from '../engine/types.js';
+import type { ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import type { ImageLookupService } from '../registry/lookups.js';
 import { rolloutView, type RolloutView } from '../report/rollout.js';
 import type { Logger } from '../server/log.js';
 import { podImages, type KubeObject } from '../workloads/locate.js';
 import { auditSnapshot, type AuditOutcome } from './audit.js';
-import { LISTED, makeClients, qualified, type ClusterSnapshot } from './read.js';
+import { LISTED, makeClients, qualified, snapshotOf, type ClusterSnapshot } from './read.js';
 import { Reflector } from './reflector.js';
 
 const CLOCK_TICK_MS = 3600_000;
@@ -111,21 +111,12 @@ export class BackgroundAudit {
 
   private snapshot(): ClusterSnapshot {
     const byKind = new Map(this.reflectors.map((r) => [r.listed.kind, r]));
-    const workloads: KubeObject[] = [];
-    for (const r of this.reflectors) if (r.listed.kind !== 'Namespace' && r.listed.kind !== 'NetworkPolicy') workloads.push(...r.objects.values());
-    const np = byKind.get('NetworkPolicy')!;
-    let networkPolicies: Map<string, NetworkPolicyLike[]> | undefined;
-    if (np.synced) {
-      networkPolicies = new Map();
-      for (const p of np.objects.values()) {
-        const ns = String(p.metadata?.namespace ?? '');
-        networkPolicies.set(ns, [...(networkPolicies.get(ns) ?? []), p as NetworkPolicyLike]);
-      }
-    }
-    const ns = byKind.get('Namespace')!;
-    const namespaceLabels = ns.synced ? new Map([...ns.objects.values()].map((n) => [String(n.metadata?.name ?? ''), (n.metadata?.labels ?? {}) as Record<string, string>])) : undefined;
     const problems = this.reflectors.filter((r) => r.problem !== undefined || !r.synced).map((r) => `${qualified(r.listed)}: ${r.problem ?? 'not listed yet'}`);
-    return { workloads, networkPolicies, namespaceLabels, problems };
+    // A reflector not listed yet holds nothing: its kind is unknown, not empty.
+    return snapshotOf((kind) => {
+      const r = byKind.get(kind)!;
+      return r.synced ? r.objects.values() : undefined;
+    }, problems);
   }
 
   private async judge(): Promise<void> {

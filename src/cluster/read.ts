@@ -237,15 +237,29 @@ export async function readCluster(target: ClusterTarget, options: ReadOptions): 
     problems.push(`cannot list ${qualified(f.listed)} ${scope(options.namespace)}: the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`);
   }
 
-  const networkPolicies = listedObjects.has('NetworkPolicy') ? new Map<string, NetworkPolicyLike[]>() : undefined;
-  for (const np of listedObjects.get('NetworkPolicy') ?? []) {
-    const ns = typeof np.metadata?.namespace === 'string' ? np.metadata.namespace : '';
-    networkPolicies!.set(ns, [...(networkPolicies!.get(ns) ?? []), np as NetworkPolicyLike]);
+  return snapshotOf((kind) => listedObjects.get(kind), problems);
+}
+
+/**
+ * The snapshot of what was listed, kind by kind (undefined for a kind that could not be listed):
+ * the workloads in LISTED order, NetworkPolicies by namespace, Namespace labels by name. The CLI's
+ * audit and the background audit's reflectors both judge from it.
+ */
+export function snapshotOf(objectsOf: (kind: string) => Iterable<KubeObject> | undefined, problems: string[]): ClusterSnapshot {
+  const workloads: KubeObject[] = [];
+  for (const l of LISTED) if (l.kind !== 'NetworkPolicy' && l.kind !== 'Namespace') workloads.push(...(objectsOf(l.kind) ?? []));
+  const policies = objectsOf('NetworkPolicy');
+  let networkPolicies: Map<string, NetworkPolicyLike[]> | undefined;
+  if (policies) {
+    networkPolicies = new Map();
+    for (const np of policies) {
+      const ns = typeof np.metadata?.namespace === 'string' ? np.metadata.namespace : '';
+      const list = networkPolicies.get(ns);
+      if (list) list.push(np as NetworkPolicyLike);
+      else networkPolicies.set(ns, [np as NetworkPolicyLike]);
+    }
   }
-  const namespaces = listedObjects.get('Namespace');
-  const namespaceLabels = namespaces
-    ? new Map(namespaces.map((ns) => [String(ns.metadata?.name ?? ''), (ns.metadata?.labels ?? {}) as Record<string, string>]))
-    : undefined;
-  const workloads = LISTED.filter((l) => l.kind !== 'NetworkPolicy' && l.kind !== 'Namespace').flatMap((l) => listedObjects.get(l.kind) ?? []);
+  const namespaces = objectsOf('Namespace');
+  const namespaceLabels = namespaces ? new Map([...namespaces].map((ns) => [String(ns.metadata?.name ?? ''), (ns.metadata?.labels ?? {}) as Record<string, string>])) : undefined;
   return { workloads, networkPolicies, namespaceLabels, problems };
 }
