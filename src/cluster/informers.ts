@@ -4,7 +4,6 @@
 // the informers retry with backoff; until the first list succeeds nothing is known, and unknown
 // NetworkPolicies are not a finding.
 import {
-  ApiException,
   CoreV1Api,
   makeInformer,
   NetworkingV1Api,
@@ -19,20 +18,11 @@ import {
 import { modeOfLabel, NAMESPACE_MODE_LABEL } from '../admission/admit.js';
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { Logger } from '../server/log.js';
-import { apiStatusMessage } from './status.js';
+import { describeFailure } from './status.js';
 import type { ClusterView } from './view.js';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
-
-/** One line on why a list or watch failed: the status code and the Status message, for an HTTP error. */
-export function describeFailure(err: unknown): string {
-  if (err instanceof ApiException) {
-    const message = apiStatusMessage(err);
-    return `the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`;
-  }
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
 
 /** One resource kept in a cache by an informer that restarts itself after errors. */
 class WatchedResource<T extends KubernetesObject> {

@@ -18,7 +18,7 @@ import {
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { KubeObject } from '../workloads/locate.js';
 import type { ClusterTarget } from './kubeconfig.js';
-import { apiStatusMessage } from './status.js';
+import { apiStatusMessage, describeFailure } from './status.js';
 
 /** The API server cannot be used at all: unreachable, TLS failure, credentials rejected. */
 export class ClusterUnavailableError extends Error {
@@ -231,10 +231,8 @@ export async function readCluster(target: ClusterTarget, options: ReadOptions): 
     );
   }
   for (const f of failures) {
-    const err = f.err as ApiException<unknown>;
-    if (err.code === 403) continue;
-    const message = apiStatusMessage(err);
-    problems.push(`cannot list ${qualified(f.listed)} ${scope(options.namespace)}: the API server answered HTTP ${err.code}${message ? `: ${message}` : ''}`);
+    if ((f.err as ApiException<unknown>).code === 403) continue;
+    problems.push(`cannot list ${qualified(f.listed)} ${scope(options.namespace)}: ${describeFailure(f.err)}`);
   }
 
   return snapshotOf((kind) => listedObjects.get(kind), problems);

@@ -7,7 +7,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../server/log.js';
 import type { KubeObject } from '../workloads/locate.js';
-import { describeFailure } from './informers.js';
+import { describeFailure } from './status.js';
 import { listPaged, type Clients, type Listed } from './read.js';
 import { trimObject } from './trim.js';
 
