@@ -18,6 +18,7 @@ import {
 import { modeOfLabel, NAMESPACE_MODE_LABEL } from '../admission/admit.js';
 import type { NetworkPolicyLike } from '../engine/types.js';
 import type { Logger } from '../server/log.js';
+import { Retry } from './retry.js';
 import { describeFailure } from './status.js';
 import type { ClusterView } from './view.js';
 
@@ -32,8 +33,7 @@ class WatchedResource<T extends KubernetesObject> {
   /** Why the informer is not watching right now. */
   problem: string | undefined;
   private failures = 0;
-  private retryMs = FIRST_RETRY_MS;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly retry = new Retry(FIRST_RETRY_MS, MAX_RETRY_MS);
   private stopped = false;
 
   constructor(
@@ -68,7 +68,7 @@ class WatchedResource<T extends KubernetesObject> {
     if (this.failures === failuresBefore && !this.stopped) {
       if (this.problem !== undefined) this.logger.info('cluster watch resumed', { resource: this.resource });
       this.problem = undefined;
-      this.retryMs = FIRST_RETRY_MS;
+      this.retry.reset();
     }
   }
 
@@ -79,18 +79,15 @@ class WatchedResource<T extends KubernetesObject> {
     this.logger.warn('cluster watch failed; retrying', {
       resource: this.resource,
       error: this.problem,
-      retryInSeconds: this.retryMs / 1000,
+      retryInSeconds: this.retry.delayMs / 1000,
       servingFrom: this.synced ? 'last known state' : 'policy alone',
     });
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => void this.run(), this.retryMs);
-    this.retry.unref();
-    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    this.retry.schedule(() => void this.run());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retry);
+    this.retry.cancel();
     await this.informer.stop();
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../server/log.js';
 import type { KubeObject } from '../workloads/locate.js';
 import { describeFailure } from './status.js';
 import { listPaged, type Clients, type Listed } from './read.js';
+import { Retry } from './retry.js';
 import { trimObject } from './trim.js';
 
 const FIRST_RETRY_MS = 1000;
@@ -32,8 +33,7 @@ export class Reflector {
   problem: string | undefined;
   private resourceVersion: string | undefined;
   private watching: AbortController | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private retryMs = FIRST_RETRY_MS;
+  private readonly retry = new Retry(FIRST_RETRY_MS, MAX_RETRY_MS);
   private stopped = false;
 
   constructor(
@@ -99,7 +99,7 @@ export class Reflector {
       else {
         if (this.problem !== undefined) this.logger.info('background audit watch resumed', { resource: this.listed.resource });
         this.problem = undefined;
-        this.retryMs = FIRST_RETRY_MS;
+        this.retry.reset();
         void this.watch();
       }
     };
@@ -115,16 +115,13 @@ export class Reflector {
   private failed(err: unknown): void {
     if (this.stopped) return;
     this.problem = describeFailure(err);
-    this.logger.warn('background audit watch failed; listing again', { resource: this.listed.resource, error: this.problem, retryInSeconds: this.retryMs / 1000 });
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => void this.relist(), this.retryMs);
-    this.retry.unref();
-    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    this.logger.warn('background audit watch failed; listing again', { resource: this.listed.resource, error: this.problem, retryInSeconds: this.retry.delayMs / 1000 });
+    this.retry.schedule(() => void this.relist());
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.retry);
+    this.retry.cancel();
     this.watching?.abort();
   }
 }
