@@ -48,3 +48,12 @@ export function readYamlDocs(file: string): KubeObject[] {
   const path = file.startsWith('/') ? file : `${repoRoot}${file}`;
   return readKubeYaml(readFileSync(path, 'utf8')).filter((d): d is KubeObject => d !== null && d !== undefined);
 }
+
+/** What a promise is rejected with, or undefined when it resolves. */
+export function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+}
+

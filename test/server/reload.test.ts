@@ -14,6 +14,7 @@ import { createLogger } from '../../src/server/log.js';
 import { ensureSelfSignedCertificate, type CertificateFiles } from '../../src/server/self-signed.js';
 import { startServer } from '../../src/server/server.js';
 import { insecurePod } from '../admission/objects.js';
+import { rejectionOf } from '../helpers.js';
 import { admissionResponse, admitVia, eventually, metricValue, reviewOf, send, startTestServer, type TestServer } from './harness.js';
 
 function servedFingerprint(port: number, ca: Buffer[]): Promise<string> {
@@ -123,10 +124,7 @@ describe('server: startup errors', () => {
   it('refuses to start on a broken policy', async () => {
     const policyFile = join(dir, 'broken.yaml');
     writeFileSync(policyFile, 'mode: sometimes\n');
-    const err = await start({ policyFile }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejectionOf(start({ policyFile }));
     expect(err).to.be.instanceOf(PolicyError);
     expect((err as Error).message).to.include('broken.yaml:1: mode:');
   });
@@ -134,20 +132,14 @@ describe('server: startup errors', () => {
   it('refuses to start on an empty policy file', async () => {
     const policyFile = join(dir, 'empty.yaml');
     writeFileSync(policyFile, '# nothing yet\n');
-    const err = await start({ policyFile }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejectionOf(start({ policyFile }));
     expect(err).to.be.instanceOf(PolicyError);
     expect((err as Error).message).to.include('empty.yaml: the policy is empty');
   });
 
   it('refuses to start on a certificate that does not match its key', async () => {
     const other = await ensureSelfSignedCertificate(join(dir, 'other'));
-    const err = await start({ certFile: other.certFile }).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
+    const err = (await rejectionOf(start({ certFile: other.certFile }))) as Error | undefined;
     expect(err?.message).to.match(/cannot use the TLS files .*tls\.crt, .*tls\.key: /);
   });
 });
