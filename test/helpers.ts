@@ -57,3 +57,12 @@ export function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/**
+ * One test per [pattern, image, expected] case of an image-pattern matcher: the policy's
+ * exemptions and signature requirements both match images as parsed references (engine/match.ts).
+ */
+export function itMatchesImagePatterns(cases: readonly [string, string, boolean][], matches: (pattern: string, image: string) => boolean, title: (pattern: string, image: string, expected: boolean) => string): void {
+  for (const [pattern, image, expected] of cases) {
+    it(title(pattern, image, expected), () => expect(matches(pattern, image)).to.equal(expected));
+  }
+}

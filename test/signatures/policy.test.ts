@@ -8,7 +8,7 @@ import { requirementsFor } from '../../src/signatures/policy.js';
 import type { SignatureRequirement } from '../../src/signatures/types.js';
 import { evaluate } from '../../src/engine/engine.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { makeContext, policyErrorOf } from '../helpers.js';
+import { itMatchesImagePatterns, makeContext, policyErrorOf } from '../helpers.js';
 import { testCa, Workdir } from './sigstore-fixtures.js';
 
 function matches(pattern: string, image: string): boolean {
@@ -39,9 +39,7 @@ describe('signature requirements in the policy', () => {
       ['*.example.com/*', 'eu.example.com/a/b:1', true],
       ['*.example.com/*', 'example.com/a:1', false],
     ];
-    for (const [p, image, expected] of cases) {
-      it(`${p} ${expected ? 'matches' : 'does not match'} ${image}`, () => expect(matches(p, image)).to.equal(expected));
-    }
+    itMatchesImagePatterns(cases, matches, (p, image, expected) => `${p} ${expected ? 'matches' : 'does not match'} ${image}`);
   });
 
   describe('signers', () => {
