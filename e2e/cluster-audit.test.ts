@@ -275,21 +275,15 @@ describe('gapguard audit (cluster)', function () {
   describe('image build times (--resolve-images, real docker-registry)', function () {
     let ns: string;
     let reg: RunningRegistry;
-    let caDir: string;
-    let caFile: string;
 
     before(async function () {
       reg = await startRegistry();
-      caDir = mkdtempSync(join(tmpdir(), 'gapguard-audit-registry-'));
-      caFile = join(caDir, 'ca.crt');
-      writeFileSync(caFile, reg.ca);
       await reg.push('shop/api', 'old', { created: new Date(Date.now() - 400 * DAY_MS).toISOString() });
       ns = await createNamespace('audit-images', 'audit');
       await ok(apply(ns, deployment('api', (spec) => (spec.containers[0].image = `${reg.host}/shop/api:old`))));
     });
     after(async function () {
       await reg?.stop();
-      rmSync(caDir, { recursive: true, force: true });
     });
 
     const rulesOfApi = (report: Report) => rulesOf(report.results.find((r) => r.kind === 'Deployment' && r.name === 'api'));
@@ -297,7 +291,7 @@ describe('gapguard audit (cluster)', function () {
     it('finds an image built longer ago than maxImageAgeDays, which the audit cannot see without lookups', async function () {
       const offline = await auditJson(['-n', ns]);
       expect(rulesOfApi(offline.report)).not.to.include('stale-image/old-image');
-      const { report, stderr } = await auditJson(['-n', ns, '--resolve-images', '--registry-ca', caFile]);
+      const { report, stderr } = await auditJson(['-n', ns, '--resolve-images', '--registry-ca', reg.caFile]);
       const api = report.results.find((r) => r.kind === 'Deployment' && r.name === 'api')!;
       expect(rulesOfApi(report), stderr).to.include('stale-image/old-image');
       expect(api.findings.find((f) => f.rule === 'stale-image/old-image')!.message).to.contain('built 400 days ago');
@@ -307,7 +301,7 @@ describe('gapguard audit (cluster)', function () {
       const host = reg.host;
       await reg.stop();
       const offline = await auditJson(['-n', ns]);
-      const { code, report } = await auditJson(['-n', ns, '--resolve-images', '--registry-ca', caFile, '--image-lookup-budget', '5000']);
+      const { code, report } = await auditJson(['-n', ns, '--resolve-images', '--registry-ca', reg.caFile, '--image-lookup-budget', '5000']);
       expect(code).to.equal(offline.code);
       expect(rulesOfApi(report)).to.deep.equal(rulesOfApi(offline.report));
       const api = report.results.find((r) => r.kind === 'Deployment' && r.name === 'api')!;

@@ -15,6 +15,8 @@ import bcrypt from 'bcryptjs';
 export interface RunningRegistry {
   host: string;
   ca: string;
+  /** The CA certificate as a file (what --registry-ca takes), removed by stop(). */
+  caFile: string;
   stop(): Promise<void>;
   push(repo: string, tag: string, image: PushedImage | PushedImage[]): Promise<string>;
   /** Query strings the token service was asked with (token auth only). */
@@ -181,6 +183,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   return {
     host,
     ca,
+    caFile: join(dir, 'ca.crt'),
     async push(repo, tag, image) {
       if (!Array.isArray(image)) return (await pushOne(repo, tag, image)).digest;
       const manifests = [];
