@@ -5,7 +5,7 @@
 // merge keys to the mapping a merged value comes from.
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
-import type { Document, LineCounter, Node, Pair, ParsedNode, YAMLMap } from 'yaml';
+import type { Document, LineCounter, Node, Pair, ParsedNode, Scalar, YAMLMap } from 'yaml';
 import { ALIAS_COPY_LIMIT, AliasBudget, KubeYamlError, MERGE_KEY, MappingBuilder, keyString, resolvePlain, resolveTagged } from './kube-rules.js';
 
 let yamlModule: typeof Yaml | undefined;
@@ -32,7 +32,7 @@ function isMergeKey(key: unknown): boolean {
 }
 
 /** Parse options: strings only (kube-rules resolves plain scalars), duplicate keys are errors. */
-export function documentOptions(lineCounter?: LineCounter, prettyErrors = true) {
+function documentOptions(lineCounter?: LineCounter, prettyErrors = true) {
   return { schema: 'failsafe' as const, uniqueKeys: sameKey, prettyErrors, ...(lineCounter ? { lineCounter } : {}) };
 }
 
@@ -49,6 +49,13 @@ function offsetOf(node: unknown): number {
   return (node as ParsedNode | undefined)?.range?.[0] ?? 0;
 }
 
+/** A scalar's value as kubectl reads it: by its tag, or resolved when plain, or its text when quoted. */
+function scalarValue(node: Scalar, offset: number): unknown {
+  const text = node.value === null || node.value === undefined ? '' : String(node.value);
+  if (node.tag) return resolveTagged(node.tag, text, offset);
+  return node.type === 'PLAIN' ? resolvePlain(text) : text;
+}
+
 /** The document's value as kubectl reads it; throws KubeYamlError (with an offset) on what kubectl would not read. */
 export function kubeValue(doc: Document): unknown {
   const budget = new AliasBudget(ALIAS_COPY_LIMIT);
@@ -62,9 +69,7 @@ export function kubeValue(doc: Document): unknown {
       return budget.copy(anchors.get(target), offsetOf(node));
     }
     if (yaml().isScalar(node)) {
-      const text = node.value === null || node.value === undefined ? '' : String(node.value);
-      if (node.tag) value = resolveTagged(node.tag, text, offsetOf(node));
-      else value = node.type === 'PLAIN' ? resolvePlain(text) : text;
+      value = scalarValue(node, offsetOf(node));
     } else if (yaml().isSeq(node)) {
       value = node.items.map(read);
     } else if (yaml().isMap(node)) {
@@ -92,8 +97,7 @@ function keyMatches(doc: Document, key: unknown, name: string): boolean {
   if (isMergeKey(key)) return false;
   const k = resolved(doc, key);
   if (!yaml().isScalar(k)) return false;
-  const text = k.value === null || k.value === undefined ? '' : String(k.value);
-  const value = k.tag ? resolveTagged(k.tag, text, 0) : k.type === 'PLAIN' ? resolvePlain(text) : text;
+  const value = scalarValue(k, 0);
   try {
     return keyString(value, 0) === name;
   } catch {
