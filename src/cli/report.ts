@@ -46,13 +46,6 @@ export interface Reporter {
   end(skipped: readonly SkippedObject[], problems: readonly InputProblem[]): string;
 }
 
-/** The whole output for a report held in memory (audit). */
-export function render(reporter: Reporter, report: Report): string {
-  let out = '';
-  for (const o of report.evaluated) out += reporter.object(o);
-  return out + reporter.end(report.skipped, report.problems);
-}
-
 /**
  * JSON.stringify(value, null, 2) as it reads nested `depth` levels deep: the value is wrapped in
  * `depth` arrays, stringified, and the wrapping cut off again (about twice as fast as re-indenting
@@ -67,7 +60,7 @@ function nested(value: unknown, depth: number): string {
 }
 
 /** Writes what JSON.stringify({results, skipped, errors}, null, 2) would, one result at a time. */
-export function jsonReporter(): Reporter {
+function jsonReporter(): Reporter {
   let count = 0;
   return {
     object({ source, result, mode }) {
@@ -97,7 +90,7 @@ export function jsonReporter(): Reporter {
   };
 }
 
-export function tableReporter(): Reporter {
+function tableReporter(): Reporter {
   let deny = 0;
   let warn = 0;
   let count = 0;
@@ -152,7 +145,7 @@ function uri(source: string): string {
   return source === '-' ? 'stdin' : relative(process.cwd(), source).split(sep).join('/');
 }
 
-export function sarifReporter(): Reporter {
+function sarifReporter(): Reporter {
   const rules: { id: string; first: Finding }[] = [];
   const ruleIndex = new Map<string, number>();
   let count = 0;
@@ -213,7 +206,7 @@ export function sarifReporter(): Reporter {
   };
 }
 
-export const OUTPUTS = ['table', 'json', 'sarif', 'html'] as const;
+const OUTPUTS = ['table', 'json', 'sarif', 'html'] as const;
 export type OutputFormat = (typeof OUTPUTS)[number];
 
 /** `table, json, sarif or html`, for usage errors. */
@@ -239,5 +232,8 @@ export function reporterFor(format: OutputFormat, title: string): Reporter {
 
 /** The whole report in the asked format, for a report held in memory (audit). */
 export function formatReport(outcome: Report, format: OutputFormat, title: string): string {
-  return render(reporterFor(format, title), outcome);
+  const reporter = reporterFor(format, title);
+  let out = '';
+  for (const o of outcome.evaluated) out += reporter.object(o);
+  return out + reporter.end(outcome.skipped, outcome.problems);
 }

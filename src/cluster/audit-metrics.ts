@@ -11,7 +11,7 @@ import { GAP_IDS } from '../engine/types.js';
 import { readyForEnforce, type NamespaceView } from '../report/rollout.js';
 import type { AuditRun } from './background-audit.js';
 
-export const OTHER_NAMESPACES = '(other)';
+const OTHER_NAMESPACES = '(other)';
 const VERDICTS = ['deny', 'patch', 'warn', 'clean'] as const;
 
 export class AuditMetrics {

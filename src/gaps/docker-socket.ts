@@ -162,14 +162,6 @@ function exposure(path: string, index: SocketIndex): string | undefined {
 }
 
 /**
- * Whether a hostPath reaches a runtime socket under this policy, and how (for the message); the
- * docker-socket gap owns such paths, other host-path rules can leave them to it.
- */
-export function runtimeSocketExposure(hostPath: string, policy: Policy): string | undefined {
-  return exposure(normaliseHostPath(hostPath), socketIndex(policy));
-}
-
-/**
  * The containers mounting each volume, by volume name, each container once. Built in one pass over
  * the mounts: asking every volume of every container would cost volumes × containers.
  */
@@ -242,7 +234,7 @@ export const dockerSocket: GapCheck = {
         const volume = volumes[i];
         const raw = volume?.hostPath?.path;
         if (typeof raw !== 'string') continue;
-        const what = runtimeSocketExposure(raw, ctx.policy);
+        const what = exposure(normaliseHostPath(raw), socketIndex(ctx.policy));
         if (what !== undefined) findings.push(hostPathFinding(pod, (mounts ??= mountsByVolume(pod)), i, volume!, raw, what));
       }
     }

@@ -45,7 +45,7 @@ details{margin:.3rem 0}summary{cursor:pointer}
 .problems{border-left:4px solid #7a0f0f;padding-left:.8rem}
 `;
 
-export interface PageOptions {
+interface PageOptions {
   /** Where a namespace's section is: `#ns-x` in the single file, `/namespaces/x` on the dashboard. */
   namespaceHref(name: string): string;
 }
@@ -82,7 +82,7 @@ function workloadName(w: WorkloadView): string {
 }
 
 /** The rollout answer for one namespace, in words. */
-export function rolloutAnswer(ns: NamespaceView): string {
+function rolloutAnswer(ns: NamespaceView): string {
   if (readyForEnforce(ns)) return '<p class="answer"><span class="badge ready">Ready for enforce</span> no running workload would be denied or patched.</p>';
   const parts: string[] = [];
   if (ns.wouldDeny.length) parts.push(`${ns.wouldDeny.length} workload(s) would be denied`);
@@ -105,7 +105,7 @@ function problemsSection(view: RolloutView): string {
 }
 
 /** The cluster (or the manifests) at a glance: namespaces × gaps, each namespace's mode and answer. */
-export function overviewSection(view: RolloutView, options: PageOptions): string {
+function overviewSection(view: RolloutView, options: PageOptions): string {
   if (!view.namespaces.length) return '<p>Nothing was judged: no workload in the input.</p>';
   const head = GAP_IDS.map((g) => `<th scope="col">${escapeHtml(g)}</th>`).join('');
   const rows = view.namespaces.map((ns) => {
@@ -144,7 +144,7 @@ function workloadBlock(w: WorkloadView, h: string): string {
 }
 
 /** One namespace: its mode, the rollout answer with the workloads it names, and every finding. */
-export function namespaceSection(ns: NamespaceView, headingLevel: 2 | 1 = 2): string {
+function namespaceSection(ns: NamespaceView, headingLevel: 2 | 1 = 2): string {
   const h = `h${headingLevel}`;
   const list = (label: string, ws: WorkloadView[]): string =>
     ws.length ? `<p>${label}:</p><ul>${ws.map((w) => `<li>${workloadName(w)}</li>`).join('')}</ul>` : '';

@@ -21,7 +21,7 @@ export interface ReportLimits {
   maxBytes: number;
 }
 /** About a third of etcd's default 1.5 MiB request limit, whatever the messages. */
-export const DEFAULT_LIMITS: ReportLimits = { maxResults: 1000, maxBytes: 512 * 1024 };
+const DEFAULT_LIMITS: ReportLimits = { maxResults: 1000, maxBytes: 512 * 1024 };
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'gapguard';

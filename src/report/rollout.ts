@@ -64,7 +64,7 @@ export function verdictOf(findings: readonly Finding[]): Verdict {
   return verdict;
 }
 
-export function emptyGapCounts(): Record<GapId, number> {
+function emptyGapCounts(): Record<GapId, number> {
   return Object.fromEntries(GAP_IDS.map((g) => [g, 0])) as Record<GapId, number>;
 }
 
