@@ -195,7 +195,8 @@ function invalid(err: unknown): string {
 }
 
 /** The document's objects; a List contributes its items. Problems are collected. */
-function located(file: SourceFile, value: unknown, line: number, problems: InputProblem[], entry: Omit<SourceDocument, 'objects'>): SourceDocument | undefined {
+function located(entry: Omit<SourceDocument, 'objects'>, problems: InputProblem[]): SourceDocument | undefined {
+  const { file, value, line } = entry;
   if (value === null || value === undefined) return undefined; // an empty document
   if (!isObject(value)) {
     problems.push({ source: `${file.name}:${line}`, message: 'document is not a mapping (expected a Kubernetes object)' });
@@ -240,7 +241,7 @@ export function positionedDocuments(file: SourceFile, problems: InputProblem[], 
       problems.push({ source: `${file.name}:${lineBase + lines.linePos(err.offset).line}`, message: invalid(err) });
       continue;
     }
-    const entry = located(file, value, line, problems, { file, line, value, positions: () => positions });
+    const entry = located({ file, line, value, positions: () => positions }, problems);
     if (entry) out.push(entry);
   }
   return out;
@@ -294,7 +295,7 @@ export function* documents(file: SourceFile, problems: InputProblem[], options: 
           positioned ??= positionedPiece(text, start, pieceLine - 1);
           return positioned[index];
         };
-        const entry = located(file, value, line, problems, { file, line, value, positions });
+        const entry = located({ file, line, value, positions }, problems);
         if (entry) yield entry;
       }
     }
