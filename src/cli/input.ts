@@ -11,9 +11,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Document, LineCounter } from 'yaml';
 import { isObject, type KubeObject } from '../workloads/locate.js';
 import type { Segment } from '../workloads/types.js';
-import { chunkStarts, documentsOf } from '../yaml/fast.js';
-import { KubeYamlError } from '../yaml/kube-rules.js';
-import { kubeValue, nodeAt, parseKubeDocuments, yaml } from '../yaml/document.js';
+import { chunkStarts, documentsOf, isRefusal } from '../yaml/fast.js';
+import { nodeAt, parseKubeDocuments, readPositioned, yaml } from '../yaml/document.js';
 
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
@@ -190,10 +189,6 @@ function* pieces(file: SourceFile): Generator<Piece> {
   }
 }
 
-function invalid(err: unknown): string {
-  return `invalid YAML: ${(err as Error).message.split('\n')[0]}`;
-}
-
 /** The document's objects; a List contributes its items. Problems are collected. */
 function located(entry: Omit<SourceDocument, 'objects'>, problems: InputProblem[]): SourceDocument | undefined {
   const { file, value, line } = entry;
@@ -227,21 +222,13 @@ export function positionedDocuments(file: SourceFile, problems: InputProblem[], 
   const out: SourceDocument[] = [];
   for (const positions of positionedPiece(piece.text, piece.start, piece.lineBase)) {
     const { doc, lines, lineBase } = positions;
+    const read = readPositioned(doc, lines);
+    if ('problem' in read) {
+      problems.push({ source: `${file.name}:${lineBase + read.line}`, message: `invalid YAML: ${read.problem.split('\n')[0]}` });
+      continue;
+    }
     const line = lineBase + lines.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
-    const error = doc.errors[0];
-    if (error) {
-      problems.push({ source: `${file.name}:${lineBase + (error.linePos?.[0]?.line ?? line - lineBase)}`, message: invalid(error) });
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = kubeValue(doc);
-    } catch (err) {
-      if (!(err instanceof KubeYamlError)) throw err;
-      problems.push({ source: `${file.name}:${lineBase + lines.linePos(err.offset).line}`, message: invalid(err) });
-      continue;
-    }
-    const entry = located({ file, line, value, positions: () => positions }, problems);
+    const entry = located({ file, line, value: read.value, positions: () => positions }, problems);
     if (entry) out.push(entry);
   }
   return out;
@@ -282,7 +269,7 @@ export function* documents(file: SourceFile, problems: InputProblem[], options: 
       try {
         parsed = documentsOf(text, 0);
       } catch (err) {
-        if (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException') throw err;
+        if (!isRefusal(err)) throw err;
         yield* positionedDocuments(file, problems, { text, start, lineBase: pieceLine - 1 });
         continue;
       }

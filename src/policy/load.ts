@@ -9,9 +9,8 @@ import { capabilityName } from '../gaps/capabilities.js';
 import { ALL_CHECKS } from '../gaps/index.js';
 import { packageRoot } from '../paths.js';
 import { isObject } from '../workloads/locate.js';
-import { kubeValue, nodeAt, pairFor, parseKubeDocument, yaml } from '../yaml/document.js';
-import { documentsOf } from '../yaml/fast.js';
-import { KubeYamlError } from '../yaml/kube-rules.js';
+import { nodeAt, pairFor, parseKubeDocument, readPositioned, yaml } from '../yaml/document.js';
+import { documentsOf, isRefusal } from '../yaml/fast.js';
 import { parseQuantity } from '../workloads/quantity.js';
 import { compileSignatureRequirements } from '../signatures/policy.js';
 import type { SignatureRequirement } from '../signatures/types.js';
@@ -305,19 +304,10 @@ function parseRaw(text: string, source: string): Parsed {
     if (docs.length > 1) throw new PolicyError(source, '', undefined, 'invalid YAML: a policy file holds one document');
     raw = docs[0]?.value;
   } catch (err) {
-    if (err instanceof PolicyError || (!(err instanceof KubeYamlError) && (err as Error).name !== 'YAMLException')) throw err;
+    if (err instanceof PolicyError || !isRefusal(err)) throw err;
     const { doc, lines } = positionsOf(text);
-    const error = doc.errors[0];
-    if (error) {
-      const line = error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line;
-      throw new PolicyError(source, '', line, `invalid YAML: ${error.message.split('\n')[0]}`);
-    }
-    try {
-      kubeValue(doc);
-    } catch (e) {
-      if (e instanceof KubeYamlError) throw new PolicyError(source, '', lines.linePos(e.offset).line, `invalid YAML: ${e.message}`);
-      throw e;
-    }
+    const read = readPositioned(doc, lines);
+    if ('problem' in read) throw new PolicyError(source, '', read.line, `invalid YAML: ${read.problem}`);
     throw err;
   }
   // An empty, comment-only, `null` or `~` document is what a file caught mid-write or truncated by

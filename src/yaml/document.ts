@@ -89,6 +89,22 @@ export function kubeValue(doc: Document): unknown {
   return read(doc.contents);
 }
 
+/**
+ * What kubectl reads from a document parsed with positions, or its first problem and the line of
+ * it (in the parsed text): the parser's first error (its message's first line; the rest is the
+ * excerpt), or what kube-rules refuses. Scan, fix and policy errors name lines this way.
+ */
+export function readPositioned(doc: Document, lines: LineCounter): { value: unknown } | { problem: string; line: number } {
+  const error = doc.errors[0];
+  if (error) return { problem: error.message.split('\n')[0]!, line: error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line };
+  try {
+    return { value: kubeValue(doc) };
+  } catch (err) {
+    if (!(err instanceof KubeYamlError)) throw err;
+    return { problem: err.message, line: lines.linePos(err.offset).line };
+  }
+}
+
 function resolved(doc: Document, node: unknown): unknown {
   return yaml().isAlias(node) ? node.resolve(doc) : node;
 }

@@ -128,6 +128,11 @@ export function documentsOf(source: string, base: number): { value: unknown; off
   return out;
 }
 
+/** Whether documentsOf refused its text (not YAML, or what kube-rules refuses), rather than failed. */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof KubeYamlError || (err as Error | undefined)?.name === 'YAMLException';
+}
+
 /** Every document of a YAML stream as kubectl reads it (null for an empty one). Throws on invalid YAML. */
 export function readKubeYaml(text: string): unknown[] {
   const starts = chunkStarts(text);
