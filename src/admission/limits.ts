@@ -4,13 +4,11 @@
 // counted before anything else is done with the object, and counting stops at the first limit
 // passed, so the cost of the check is bounded by the limits too.
 import type { ReviewLimits } from '../policy/types.js';
-import { CONTAINER_LISTS, isObject, podTemplateLabels, rawPodSpec, type KubeObject } from '../workloads/locate.js';
+import { CONTAINER_LISTS, CONTAINER_STATUS_LISTS, isObject, podTemplateLabels, rawPodSpec, type KubeObject } from '../workloads/locate.js';
 
 function lengthOf(v: unknown): number {
   return Array.isArray(v) ? v.length : 0;
 }
-
-const STATUS_LISTS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses'];
 
 function passed(count: number, what: string, limit: keyof ReviewLimits, limits: ReviewLimits): string | undefined {
   return count > limits[limit] ? `${count} ${what}, more than limits.${limit} (${limits[limit]}) allows` : undefined;
@@ -67,7 +65,7 @@ export function overLimit(object: KubeObject, limits: ReviewLimits): string | un
   const status = object.kind === 'Pod' && isObject(object.status) ? object.status : {};
   const containerLists = CONTAINER_LISTS.map((list) => spec[list]);
   const containers = containerLists.reduce((n: number, list) => n + lengthOf(list), 0);
-  const statuses = STATUS_LISTS.reduce((n, list) => n + lengthOf(status[list]), 0);
+  const statuses = CONTAINER_STATUS_LISTS.reduce((n, list) => n + lengthOf(status[list]), 0);
   const tooMany =
     passed(containers, 'containers', 'maxContainers', limits) ??
     passed(statuses, 'container statuses', 'maxContainers', limits) ??

@@ -32,6 +32,9 @@ const STATUS_LISTS: Record<ContainerList, string> = {
   ephemeralContainers: 'ephemeralContainerStatuses',
 };
 
+/** A Pod's status fields that report on its container lists, in the same order. */
+export const CONTAINER_STATUS_LISTS: readonly string[] = CONTAINER_LISTS.map((list) => STATUS_LISTS[list]);
+
 export class InputError extends Error {
   constructor(message: string) {
     super(message);
