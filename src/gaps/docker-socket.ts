@@ -17,7 +17,7 @@
  */
 import type { CheckFinding, GapCheck } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
-import { hostPathSpellings, normaliseHostPath } from '../workloads/host-path.js';
+import { hostPathSpellings, mountedBy, normaliseHostPath, volumeMounters, type VolumeMounters } from '../workloads/host-path.js';
 import type { ContainerRef, PodTarget, Volume } from '../workloads/types.js';
 
 const HOST_PATH = 'docker-socket/host-path';
@@ -161,31 +161,12 @@ function exposure(path: string, index: SocketIndex): string | undefined {
   return `a host directory above the ${exposed.runtime} socket ${spelled}`;
 }
 
-/**
- * The containers mounting each volume, by volume name, each container once. Built in one pass over
- * the mounts: asking every volume of every container would cost volumes × containers.
- */
-function mountsByVolume(pod: PodTarget): Map<string, ContainerRef[]> {
-  const byVolume = new Map<string, ContainerRef[]>();
-  for (const ref of pod.containers) {
-    for (const mount of ref.container.volumeMounts ?? []) {
-      if (typeof mount?.name !== 'string') continue;
-      const refs = byVolume.get(mount.name);
-      if (!refs) byVolume.set(mount.name, [ref]);
-      else if (refs[refs.length - 1] !== ref) refs.push(ref);
-    }
-  }
-  return byVolume;
-}
-
 /** Containers a finding names: every socket volume of a pod mounted by all its containers must not repeat them all. */
 const MOUNTERS_NAMED = 3;
 
-function hostPathFinding(pod: PodTarget, mounts: Map<string, ContainerRef[]>, volumeIndex: number, volume: Volume, raw: string, what: string): CheckFinding {
-  const mounting = (volume.name !== undefined && mounts.get(volume.name)) || [];
-  const who = mounting.length
-    ? `mounted by ${mounting.slice(0, MOUNTERS_NAMED).map((ref) => `container "${ref.name}"`).join(', ')}${mounting.length > MOUNTERS_NAMED ? ` and ${mounting.length - MOUNTERS_NAMED} more` : ''}`
-    : 'not mounted yet, but any container added to the pod can mount it';
+function hostPathFinding(pod: PodTarget, mounters: VolumeMounters, volumeIndex: number, volume: Volume, raw: string, what: string): CheckFinding {
+  const mounting = mounters.containers;
+  const who = mountedBy(mounters, { sayReadOnly: false, named: MOUNTERS_NAMED });
   return {
     gap: 'docker-socket',
     rule: HOST_PATH,
@@ -228,14 +209,14 @@ export const dockerSocket: GapCheck = {
   check(pod, ctx) {
     const findings: CheckFinding[] = [];
     const volumes = pod.spec.volumes;
-    let mounts: Map<string, ContainerRef[]> | undefined;
+    let mounters: ReturnType<typeof volumeMounters> | undefined;
     if (volumes) {
       for (let i = 0; i < volumes.length; i++) {
         const volume = volumes[i];
         const raw = volume?.hostPath?.path;
         if (typeof raw !== 'string') continue;
         const what = exposure(normaliseHostPath(raw), socketIndex(ctx.policy));
-        if (what !== undefined) findings.push(hostPathFinding(pod, (mounts ??= mountsByVolume(pod)), i, volume!, raw, what));
+        if (what !== undefined) findings.push(hostPathFinding(pod, (mounters ??= volumeMounters(pod))(volume!.name), i, volume!, raw, what));
       }
     }
     for (const ref of pod.containers) dockerHostFindings(ref, findings);

@@ -31,6 +31,7 @@
  */
 import type { CheckFinding, GapCheck } from '../engine/types.js';
 import type { ContainerRef, PodTarget, SecurityContext } from '../workloads/types.js';
+import { mountedBy, volumeMounters } from '../workloads/host-path.js';
 import { addedCapabilities } from './capabilities.js';
 import { nodePathExposure, nodePathRemediation } from './node-host-paths.js';
 
@@ -182,34 +183,20 @@ function containerFindings(pod: PodTarget, ref: ContainerRef, findings: CheckFin
   if (!pod.windows) escalationFinding(ref, sc, findings);
 }
 
-/** The containers mounting a volume, and whether every one of them mounts it read-only. */
-function mountsOf(pod: PodTarget, volumeName: string | undefined): { containers: ContainerRef[]; readOnly: boolean } {
-  const containers: ContainerRef[] = [];
-  let readOnly = true;
-  for (const ref of pod.containers) {
-    for (const mount of ref.container.volumeMounts ?? []) {
-      if (volumeName === undefined || mount?.name !== volumeName) continue;
-      if (!containers.includes(ref)) containers.push(ref);
-      if (mount.readOnly !== true) readOnly = false;
-    }
-  }
-  return { containers, readOnly: readOnly && containers.length > 0 };
-}
-
 function hostPathFindings(pod: PodTarget, findings: CheckFinding[]): void {
   const volumes = pod.spec.volumes ?? [];
+  let mounters: ReturnType<typeof volumeMounters> | undefined;
   for (let i = 0; i < volumes.length; i++) {
     const volume = volumes[i];
     const raw = volume?.hostPath?.path;
     if (typeof raw !== 'string') continue;
     const exposure = nodePathExposure(raw);
     if (!exposure) continue;
-    const { containers, readOnly } = mountsOf(pod, volume!.name);
+    const mounted = (mounters ??= volumeMounters(pod))(volume!.name);
+    const { containers, readOnly } = mounted;
     // Reading logs is what log shippers do; writing them lets a container plant symlinks the kubelet follows.
     const logReader = exposure.kind === 'logs' && readOnly;
-    const who = containers.length
-      ? `mounted${readOnly ? ' read-only' : ''} by ${containers.map((ref) => `container "${ref.name}"`).join(', ')}`
-      : 'not mounted yet, but any container added to the pod can mount it';
+    const who = mountedBy(mounted, { sayReadOnly: true });
     const finding: CheckFinding = {
       gap: 'privileged',
       rule: HOST_PATH,
