@@ -4,7 +4,7 @@
 // A stream is cut at its `---` lines (a document marker cannot occur inside a YAML node), so one
 // document is parsed at a time and memory does not grow with the number of documents.
 import { EVENT_ID, SCALAR_STYLE, getScalarValue, parseEvents, type Event, type ScalarEvent } from 'js-yaml';
-import { ALIAS_COPY_LIMIT, AliasBudget, KubeYamlError, MERGE_KEY, MappingBuilder, keyString, resolvePlain, resolveTagged } from './kube-rules.js';
+import { ALIAS_COPY_LIMIT, AliasBudget, CORE, KubeYamlError, MERGE_KEY, MappingBuilder, keyString, resolvePlain, resolveTagged } from './kube-rules.js';
 
 const DOCUMENT_MARKER = /^---(?=[ \t\r\n]|$)/gm;
 
@@ -17,7 +17,6 @@ export function chunkStarts(text: string): number[] {
 }
 
 const NO_RANGE = -1;
-const CORE = 'tag:yaml.org,2002:';
 
 function fullTag(raw: string): string {
   if (raw.startsWith('!<') && raw.endsWith('>')) return raw.slice(2, -1);

@@ -66,7 +66,8 @@ export function resolvePlain(text: string): unknown {
   return text;
 }
 
-const CORE = 'tag:yaml.org,2002:';
+/** The prefix of YAML's core tags: `!!int` is `tag:yaml.org,2002:int`. */
+export const CORE = 'tag:yaml.org,2002:';
 
 /** The value of a scalar with an explicit tag (full form), as go-yaml v2 decodes it into an interface. */
 export function resolveTagged(tag: string, text: string, offset: number): unknown {
