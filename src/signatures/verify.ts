@@ -24,7 +24,7 @@ interface Candidate {
   /** The signed bytes of a message signature (the simple-signing payload); DSSE carries its own. */
   artifact?: Buffer;
   /** What the signature is about, after verification: the payload to check the digest in. */
-  payload: () => Buffer;
+  payload: Buffer;
   format: string;
 }
 
@@ -65,7 +65,7 @@ function legacySignature(layer: LegacyLayer): Candidate | string {
   if (!layer.signature) return 'a .sig layer without a signature annotation';
   try {
     const bundle = toMessageSignatureBundle({ digest: sha256(layer.body), signature: Buffer.from(layer.signature, 'base64'), ...material(layer) });
-    return { bundle: withLegacyMaterial(bundle, layer), artifact: layer.body, payload: () => layer.body, format: 'legacy .sig' };
+    return { bundle: withLegacyMaterial(bundle, layer), artifact: layer.body, payload: layer.body, format: 'legacy .sig' };
   } catch (err) {
     return `a .sig layer that cannot be read: ${(err as Error).message}`;
   }
@@ -78,7 +78,7 @@ function legacyAttestation(layer: LegacyLayer): Candidate | string {
     if (typeof envelope.payload !== 'string' || typeof envelope.payloadType !== 'string' || typeof sig !== 'string') return 'an .att layer that is not a signed DSSE envelope';
     const payload = Buffer.from(envelope.payload, 'base64');
     const bundle = toDSSEBundle({ artifact: payload, artifactType: envelope.payloadType, signature: Buffer.from(sig, 'base64'), ...material(layer) });
-    return { bundle: withLegacyMaterial(bundle, layer), payload: () => payload, format: 'legacy .att' };
+    return { bundle: withLegacyMaterial(bundle, layer), payload, format: 'legacy .att' };
   } catch (err) {
     return `an .att layer that cannot be read: ${(err as Error).message}`;
   }
@@ -102,7 +102,7 @@ function sigstoreBundle(json: unknown): Candidate | string {
     const bundle = bundleFromJSON(leafOnly(json));
     if (bundle.content.$case !== 'dsseEnvelope') return 'a bundle without a DSSE envelope (cosign attaches in-toto statements)';
     const envelope = bundle.content.dsseEnvelope;
-    return { bundle, payload: () => envelope.payload, format: 'Sigstore bundle' };
+    return { bundle, payload: envelope.payload, format: 'Sigstore bundle' };
   } catch (err) {
     return `a Sigstore bundle that cannot be read: ${(err as Error).message}`;
   }
@@ -262,12 +262,12 @@ export function verifyRequirement(requirement: SignatureRequirement, digest: str
       return;
     }
     if (candidate.artifact) {
-      const about = simpleSigningAbout(candidate.payload(), digest);
+      const about = simpleSigningAbout(candidate.payload, digest);
       if (about === true) signer ??= who;
       else problems.push(`${candidate.format} by ${who}: ${about}`);
       return;
     }
-    const statement = statementAbout(candidate.payload(), payloadType(candidate), digest);
+    const statement = statementAbout(candidate.payload, payloadType(candidate), digest);
     if (typeof statement === 'string') {
       problems.push(`${candidate.format} by ${who}: ${statement}`);
       return;
