@@ -121,18 +121,21 @@ describe('server: startup errors', () => {
       ...(extra.policyFile ? { policyFile: extra.policyFile } : {}),
     });
 
+  /** What starting on a policy file holding `text` is refused with. */
+  const startOnPolicy = (name: string, text: string) => {
+    const policyFile = join(dir, name);
+    writeFileSync(policyFile, text);
+    return rejectionOf(start({ policyFile }));
+  };
+
   it('refuses to start on a broken policy', async () => {
-    const policyFile = join(dir, 'broken.yaml');
-    writeFileSync(policyFile, 'mode: sometimes\n');
-    const err = await rejectionOf(start({ policyFile }));
+    const err = await startOnPolicy('broken.yaml', 'mode: sometimes\n');
     expect(err).to.be.instanceOf(PolicyError);
     expect((err as Error).message).to.include('broken.yaml:1: mode:');
   });
 
   it('refuses to start on an empty policy file', async () => {
-    const policyFile = join(dir, 'empty.yaml');
-    writeFileSync(policyFile, '# nothing yet\n');
-    const err = await rejectionOf(start({ policyFile }));
+    const err = await startOnPolicy('empty.yaml', '# nothing yet\n');
     expect(err).to.be.instanceOf(PolicyError);
     expect((err as Error).message).to.include('empty.yaml: the policy is empty');
   });
