@@ -10,7 +10,7 @@ import { podImages } from '../workloads/locate.js';
 import { evaluateSources, networkPoliciesOf, type EvaluatedObject, type ScanOptions, type SkippedObject } from './evaluate-sources.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS, RegistryConfigError } from './image-lookup-flags.js';
 import { documents, expandPaths, positionedDocuments, readSource, type InputProblem, type LocatedObject, type ReadOptions, type SourceDocument, type SourceFile, wholeText } from './input.js';
-import { isOutputFormat, OUTPUT_CHOICES, reporterFor, VERSION } from './report.js';
+import { exitCodeOf, isOutputFormat, OUTPUT_CHOICES, reporterFor, VERSION, wouldDeny } from './report.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `gapguard ${VERSION}: stops container security gaps before they reach a cluster
@@ -125,7 +125,7 @@ async function scan(argv: string[]): Promise<number> {
   let pending = '';
   evaluateSources(documents(), policies, options, problems, {
     evaluated(e) {
-      if (e.result.findings.some((f) => f.action === 'deny')) denied = true;
+      if (wouldDeny(e.result)) denied = true;
       pending += reporter.object(e);
       if (pending.length >= WRITE_CHUNK) {
         process.stdout.write(pending);
@@ -136,7 +136,7 @@ async function scan(argv: string[]): Promise<number> {
   });
   process.stdout.write(pending + reporter.end(skipped, problems));
   reportProblems(problems);
-  return problems.length ? 2 : denied ? 1 : 0;
+  return exitCodeOf(problems.length, denied);
 }
 
 function positioned(files: readonly SourceFile[], problems: InputProblem[]): SourceDocument[] {

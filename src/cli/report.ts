@@ -31,10 +31,18 @@ export interface Report {
   problems: readonly InputProblem[];
 }
 
-/** 0 nothing denied, 1 a finding's action is deny, 2 something could not be read or judged. */
+/** Whether enforce would deny the object: one of its findings' action is deny. */
+export function wouldDeny(result: ObjectResult): boolean {
+  return result.findings.some((f) => f.action === 'deny');
+}
+
+/** 0 nothing denied, 1 a finding's action is deny, 2 something could not be read or judged (scan and audit alike). */
+export function exitCodeOf(problems: number, denied: boolean): number {
+  return problems ? 2 : denied ? 1 : 0;
+}
+
 export function exitCode(report: Report): number {
-  if (report.problems.length) return 2;
-  return report.evaluated.some((e) => e.result.findings.some((f) => f.action === 'deny')) ? 1 : 0;
+  return exitCodeOf(report.problems.length, report.evaluated.some((e) => wouldDeny(e.result)));
 }
 
 /**
