@@ -22,7 +22,7 @@
  *   on `imageFacts(image).verification` by src/signatures/rules.ts.
  */
 import type { CheckFinding, EvalContext, FixIntent, GapCheck } from '../engine/types.js';
-import { canonicalRegistryHost, isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
+import { canonicalRegistryHost, floatingTag, isDigest, parseImageReference, repositoryName, type ImageReference, type ParsedImage } from '../images/reference.js';
 import { findTyposquatTarget, type TyposquatMatch } from '../images/typosquat.js';
 import { memoize } from '../memo.js';
 import type { Policy } from '../policy/types.js';
@@ -113,7 +113,7 @@ function pinFix(c: ContainerRef, image: string, digest: string | undefined): Fix
 }
 
 function notPinned(c: ContainerRef, image: string, ref: ImageReference, ctx: EvalContext): CheckFinding {
-  if (ref.tag === undefined || ref.tag === 'latest') {
+  if (floatingTag(ref)) {
     const state = ref.tag === undefined ? 'has no tag (it pulls latest) and no digest' : 'uses the latest tag and no digest';
     return imageFinding(
       c,

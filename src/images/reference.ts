@@ -135,6 +135,14 @@ function parse(text: string): ParsedImage {
  */
 export const parseImageReference: (text: string) => ParsedImage = memoize(parse);
 
+/**
+ * Whether the reference names no version: `latest`, or no tag (the runtimes pull latest). Such a tag
+ * is never pinned: the gap denies it, and lookups do not fetch its digest for the pin.
+ */
+export function floatingTag(ref: ImageReference): boolean {
+  return ref.tag === undefined || ref.tag === 'latest';
+}
+
 /** `registry/repository`, the name a reference points at without tag or digest. */
 export function repositoryName(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}`;

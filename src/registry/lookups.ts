@@ -4,7 +4,7 @@
 // are fetched first, then the engine runs on whatever arrived.
 import { ruleSettings } from '../engine/engine.js';
 import type { ImageFacts, ObjectResult } from '../engine/types.js';
-import { parseImageReference } from '../images/reference.js';
+import { floatingTag, parseImageReference } from '../images/reference.js';
 import type { Policy } from '../policy/types.js';
 import { requirementsFor } from '../signatures/policy.js';
 import { SIGNATURE_RULES } from '../signatures/rules.js';
@@ -54,11 +54,10 @@ function imagesNeedingFacts(images: readonly string[], policy: Policy, signed: R
   return images.filter((image) => {
     const parsed = parseImageReference(image);
     if (!parsed.ok) return false;
-    const { tag, digest } = parsed.ref;
     if (stale) return true;
-    if (digest !== undefined) return false;
+    if (parsed.ref.digest !== undefined) return false;
     // An image to verify by tag needs the tag's digest: that digest is verified, and pinned.
-    return signed.has(image) || (pin && tag !== undefined && tag !== 'latest');
+    return signed.has(image) || (pin && !floatingTag(parsed.ref));
   });
 }
 
