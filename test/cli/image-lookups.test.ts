@@ -55,8 +55,7 @@ describe('gapguard scan/fix --resolve-images (CLI, real docker-registry)', funct
   before(async () => {
     reg = await startRegistry();
     dir = mkdtempSync(join(tmpdir(), 'gapguard-cli-lookups-'));
-    caFile = join(dir, 'ca.crt');
-    writeFileSync(caFile, reg.ca);
+    caFile = reg.caFile;
   });
   after(async () => {
     await reg?.stop();

@@ -197,11 +197,9 @@ describe('webhook with registry lookups: credentials (real docker-registry with 
   it('logs in with a docker config.json, and no response, log line or metric carries the credentials', async () => {
     const digest = await reg.push('private/app', '1', { created: new Date(Date.now() - 200 * DAY_MS).toISOString() });
     const authFile = join(dir, 'config.json');
-    const caFile = join(dir, 'ca.crt');
     writeFileSync(authFile, JSON.stringify({ auths: { [`https://${reg.host}`]: { auth: AUTH } } }));
-    writeFileSync(caFile, reg.ca);
     // A budget no loaded machine runs out of: this test is about credentials, not the budget.
-    const config = imageLookupConfig({ 'resolve-images': true, 'registry-auth': authFile, 'registry-ca': caFile }, 10_000)!;
+    const config = imageLookupConfig({ 'resolve-images': true, 'registry-auth': authFile, 'registry-ca': reg.caFile }, 10_000)!;
     const server = await startTestServer({ imageLookups: config });
     const texts: string[] = [];
     try {
