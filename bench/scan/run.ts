@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gapguardBin } from '../bin.js';
 import { DIRECTORY_SIZE, SIZES, writeCorpus } from './corpus.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,7 +48,7 @@ function measure(args: string[]): Sample {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 writeCorpus(corpus);
-const gapguard = (path: string) => [join(root, 'dist/src/cli/main.js'), 'scan', '--output', 'json', path];
+const gapguard = (path: string) => [gapguardBin(root), 'scan', '--output', 'json', path];
 const floor = (path: string) => [join(root, 'dist/bench/scan/floor.js'), path];
 
 interface Row {

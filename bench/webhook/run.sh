@@ -10,6 +10,6 @@ if ! command -v wrk >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
 fi
-npx tsc -p tsconfig.json
+npm run --silent build
 if [ "${1:-}" = worst-case ]; then exec node dist/bench/webhook/worst-case.js; fi
 exec node dist/bench/webhook/run.js

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
+import { gapguardBin } from '../bin.js';
 import { toMs, waitUntilAnswering, wrk as runWrk, type WrkResult } from './wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const certs = await ensureSelfSignedCertificate(join(work, 'certs'));
   const tlsArgs = [certs.certFile, certs.keyFile];
   const targets: Target[] = [
-    { name: 'gapguard /validate', port: 18471, command: [join(root, 'dist/src/cli/main.js'), 'serve', '--port', '18471', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--no-cluster'] },
+    { name: 'gapguard /validate', port: 18471, command: [gapguardBin(root), 'serve', '--port', '18471', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--no-cluster'] },
     { name: 'no-op node:https + JSON.parse', port: 18474, command: [join(root, 'dist/bench/webhook/noop-servers.js'), 'https-json', '18474', ...tlsArgs] },
     { name: 'no-op node:https', port: 18472, command: [join(root, 'dist/bench/webhook/noop-servers.js'), 'https', '18472', ...tlsArgs] },
     { name: 'no-op Express + express.json', port: 18473, command: [join(root, 'dist/bench/webhook/noop-servers.js'), 'express', '18473', ...tlsArgs] },

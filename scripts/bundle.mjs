@@ -1,0 +1,41 @@
+// Bundles the compiled CLI (after tsc) with esbuild; the entry is dist/src/cli/bin.js.
+//   node scripts/bundle.mjs               dist/cli/gapguard.js, the package's `bin`, for any Node
+//                                         the package supports: what `scan` needs in one chunk,
+//                                         what only serve, audit, fix or image lookups need in
+//                                         chunks loaded on first use
+//   node scripts/bundle.mjs OUTFILE META  one minified file for the image's own Node, and
+//                                         esbuild's metafile (image/build.sh)
+// A few files instead of about 45 modules spare the ES module loader's per-file work at every start.
+import { writeFile } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const [outfile, metafile] = process.argv.slice(2);
+const common = {
+  entryPoints: { gapguard: 'dist/src/cli/bin.js' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // The CommonJS dependencies call require(): give the ES module bundle one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+};
+if (outfile) {
+  const result = await build({ ...common, outfile, minify: true, keepNames: true, legalComments: 'none', metafile: true });
+  await writeFile(metafile, JSON.stringify(result.metafile));
+} else {
+  await build({
+    ...common,
+    outdir: 'dist/cli',
+    splitting: true,
+    // Object spread is lowered to assignments. V8 before 12 (Node 20) gives every object that a
+    // warm `{ ...defaults, more }` literal builds a map of its own, and the code reading such objects
+    // turns megamorphic. js-yaml builds its parser state that way on every call and a scan parses
+    // one document per call: lowered, a 5,000-document scan takes about a third less CPU
+    // (bench/README.md, "Scan"). The image's Node shares the maps and keeps native spread.
+    supported: { 'object-rest-spread': false },
+    // The `yaml` package (270 KB) stays in node_modules: src/yaml/document.ts requires it only when
+    // a line or a fix needs it, where a chunk would be loaded at every start.
+    external: ['yaml'],
+  });
+}

@@ -1,0 +1,46 @@
+// The command the package ships (package.json `bin`: the bundle of scripts/bundle.mjs, made by
+// `npm run build`) behaves as the compiled modules the other CLI tests run: same bytes on stdout
+// and stderr, same exit codes, for each output format, `fix`, and the commands loaded on demand.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { repoRoot } from '../helpers.js';
+
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: { gapguard: string } };
+const SHIPPED = join(repoRoot, pkg.bin.gapguard);
+const COMPILED = join(repoRoot, 'dist/src/cli/main.js');
+
+function run(bin: string, args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  // The HTML report says when it was generated.
+  return { code: r.status, stdout: r.stdout.replace(/Generated \d{4}-[\d-]+T[\d:.]+Z/, 'Generated (time)'), stderr: r.stderr };
+}
+
+describe('gapguard as shipped (package.json bin)', () => {
+  it('is the bundle in dist/cli, not the compiled modules', () => {
+    expect(pkg.bin.gapguard).to.equal('dist/cli/gapguard.js');
+  });
+
+  const fixture = 'test/fixtures/cli/mixed.yaml';
+  const cases: string[][] = [
+    ['scan', '--output', 'json', fixture],
+    ['scan', '--output', 'sarif', fixture],
+    ['scan', fixture],
+    ['scan', '--output', 'html', fixture],
+    ['fix', fixture],
+    ['scan', 'test/fixtures/cli/does-not-exist.yaml'],
+    ['serve', '--help'],
+    ['audit', '--help'],
+    ['--version'],
+  ];
+  for (const args of cases) {
+    it(`answers gapguard ${args.join(' ')} as the compiled CLI does`, () => {
+      const shipped = run(SHIPPED, args);
+      const compiled = run(COMPILED, args);
+      expect(shipped.stderr).to.not.include('internal error');
+      expect(shipped).to.deep.equal(compiled);
+      expect(shipped.stdout.length + shipped.stderr.length).to.be.greaterThan(0);
+    });
+  }
+});
