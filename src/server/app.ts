@@ -42,11 +42,9 @@ export interface AppState {
 
 function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...(closeConnection ? { connection: 'close' } : {}),
-  });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -164,7 +162,7 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
   sendJson(res, 200, review);
   const seconds = (performance.now() - started) / 1000;
   metrics.request(endpoint, request.kind.kind, request.operation, outcome.decision, seconds);
-  if (endpoint === 'validate') for (const f of outcome.findings) metrics.finding(f.gap, f.outcome);
+  if (endpoint === 'validate') metrics.findingsOf(outcome.findings);
   for (const lookup of outcome.imageLookups?.values() ?? []) metrics.imageLookup(lookup.outcome);
   logOutcome(logger, endpoint, request, outcome, seconds, state.sources.policy.limits.maxFindings);
 }

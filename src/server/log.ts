@@ -14,11 +14,35 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+/**
+ * Writes to stderr once per turn of the event loop: a busy webhook logs a line for most answers,
+ * and stderr writes to a pipe or file are synchronous system calls. Lines still pending when the
+ * process exits are written then.
+ */
+function batchedStderr(): (line: string) => void {
+  let pending = '';
+  const flush = (): void => {
+    const text = pending;
+    pending = '';
+    if (text) process.stderr.write(text);
+  };
+  process.once('exit', flush);
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += line;
+  };
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = batchedStderr()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
-  const emit = (at: LogLevel) => (msg: string, fields?: LogFields) => {
-    if (LOG_LEVELS.indexOf(at) < threshold) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields })}\n`);
+  const emit = (at: LogLevel) => {
+    // The line as JSON.stringify({ time, level, msg, ...fields }) writes it, without building the merged object.
+    const head = `,"level":${JSON.stringify(at)},"msg":`;
+    return (msg: string, fields?: LogFields) => {
+      if (LOG_LEVELS.indexOf(at) < threshold) return;
+      const rest = fields ? JSON.stringify(fields) : '{}';
+      write(`{"time":"${new Date().toISOString()}"${head}${JSON.stringify(msg)}${rest === '{}' ? '' : `,${rest.slice(1, -1)}`}}\n`);
+    };
   };
   return {
     debug: emit('debug'),

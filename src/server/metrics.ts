@@ -101,8 +101,16 @@ export class Metrics {
     this.uploadsAborted.inc({ endpoint });
   }
 
-  finding(gap: GapId, outcome: FindingOutcome): void {
-    this.findings.inc({ gap, action: outcome });
+  /** Counts one answer's findings: one counter update per gap and outcome, not one per finding. */
+  findingsOf(findings: readonly { gap: GapId; outcome: FindingOutcome }[]): void {
+    const counts = new Map<string, { gap: GapId; action: FindingOutcome; n: number }>();
+    for (const { gap, outcome } of findings) {
+      const key = `${gap} ${outcome}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { gap, action: outcome, n: 1 });
+    }
+    for (const { gap, action, n } of counts.values()) this.findings.inc({ gap, action }, n);
   }
 
   imageLookup(outcome: LookupOutcome): void {
