@@ -197,7 +197,7 @@ function located(entry: Omit<SourceDocument, 'objects'>, problems: InputProblem[
     problems.push({ source: `${file.name}:${line}`, message: 'document is not a mapping (expected a Kubernetes object)' });
     return undefined;
   }
-  const doc: SourceDocument = { ...entry, objects: [] };
+  const doc: SourceDocument = { file: entry.file, line: entry.line, value: entry.value, positions: entry.positions, objects: [] };
   if (value.kind === 'List' || (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items))) {
     const items = Array.isArray(value.items) ? value.items : [];
     items.forEach((item, i) => {

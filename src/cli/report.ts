@@ -72,24 +72,20 @@ function jsonReporter(): Reporter {
   let count = 0;
   return {
     object({ source, result, mode }) {
-      const entry = {
-        source,
-        kind: result.kind,
-        namespace: result.namespace,
-        name: result.name,
-        ...(mode ? { mode } : {}),
-        findings: result.findings.map((f) => ({
-          gap: f.gap,
-          rule: f.rule,
-          severity: f.severity,
-          action: f.action,
-          path: f.path,
-          message: f.message,
-          remediation: f.remediation,
-          fixable: f.fixable,
-        })),
-        ...(result.notes.length ? { notes: result.notes } : {}),
-      };
+      // Optional members are added in place, in the contract's order (no spread on this per-object path).
+      const entry: Record<string, unknown> = { source, kind: result.kind, namespace: result.namespace, name: result.name };
+      if (mode) entry.mode = mode;
+      entry.findings = result.findings.map((f) => ({
+        gap: f.gap,
+        rule: f.rule,
+        severity: f.severity,
+        action: f.action,
+        path: f.path,
+        message: f.message,
+        remediation: f.remediation,
+        fixable: f.fixable,
+      }));
+      if (result.notes.length) entry.notes = result.notes;
       return (count++ === 0 ? '{\n  "results": [\n    ' : ',\n    ') + nested(entry, 2);
     },
     end(skipped, problems) {

@@ -2,7 +2,7 @@
 // whom, and with which attestations. Keys and trusted roots are read and parsed here, once per
 // policy load, so a wrong key file or a broken trusted_root.json stops the policy from loading
 // (the server keeps the last good one) instead of failing every admission later.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
@@ -48,7 +48,9 @@ function readFile(file: string, path: Path, what: string, fail: Fail): string {
 function publicKey(pem: string, path: Path, fail: Fail): KeyObject {
   let key: KeyObject;
   try {
-    key = createPublicKey(pem);
+    // node:crypto is loaded only for a policy that names a key: a scan without one starts without it.
+    const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+    key = (load('node:crypto') as typeof import('node:crypto')).createPublicKey(pem);
   } catch {
     return fail(path, 'is not a PEM public key (-----BEGIN PUBLIC KEY-----)');
   }
