@@ -34,8 +34,9 @@ if (outfile) {
     // one document per call: lowered, a 5,000-document scan takes about a third less CPU
     // (bench/README.md, "Scan"). The image's Node shares the maps and keeps native spread.
     supported: { 'object-rest-spread': false },
-    // The `yaml` package (270 KB) stays in node_modules: src/yaml/document.ts requires it only when
-    // a line or a fix needs it, where a chunk would be loaded at every start.
-    external: ['yaml'],
+    // Packages that src/yaml/document.ts and src/signatures/policy.ts require only when a line, a
+    // fix or a trusted root needs them stay in node_modules: bundled, their code would sit in a
+    // chunk that every start loads.
+    external: ['yaml', '@sigstore/protobuf-specs', '@sigstore/verify'],
   });
 }

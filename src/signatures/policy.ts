@@ -90,11 +90,15 @@ function identity(v: unknown, path: Path, fail: Fail): KeylessIdentity {
 /**
  * The Sigstore libraries that read a trusted root, loaded on first use: they take longer to load
  * than a small scan takes to run, and most policies name no trusted root. A bundler sees the plain
- * `require`; compiled ESM has none and asks createRequire.
+ * `require` calls (through an alias it would not, and the image, which has no node_modules, could
+ * not read a trusted root); compiled ESM has no `require` and asks createRequire.
  */
 function sigstore(): { TrustedRoot: typeof ProtobufSpecs.TrustedRoot; toTrustMaterial: typeof SigstoreVerify.toTrustMaterial } {
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-  return { TrustedRoot: (load('@sigstore/protobuf-specs') as typeof ProtobufSpecs).TrustedRoot, toTrustMaterial: (load('@sigstore/verify') as typeof SigstoreVerify).toTrustMaterial };
+  const [specs, verify] =
+    typeof require === 'function'
+      ? [require('@sigstore/protobuf-specs') as typeof ProtobufSpecs, require('@sigstore/verify') as typeof SigstoreVerify]
+      : [createRequire(import.meta.url)('@sigstore/protobuf-specs') as typeof ProtobufSpecs, createRequire(import.meta.url)('@sigstore/verify') as typeof SigstoreVerify];
+  return { TrustedRoot: specs.TrustedRoot, toTrustMaterial: verify.toTrustMaterial };
 }
 
 function trustedRoot(v: unknown, path: Path, fail: Fail): NonNullable<SignatureRequirement['trustedRoot']> {
