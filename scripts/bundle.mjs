@@ -6,10 +6,28 @@
 //   node scripts/bundle.mjs OUTFILE META  one minified file for the image's own Node, and
 //                                         esbuild's metafile (image/build.sh)
 // A few files instead of about 45 modules spare the ES module loader's per-file work at every start.
-import { writeFile } from 'node:fs/promises';
-import { build } from 'esbuild';
+import { readFile, writeFile } from 'node:fs/promises';
+import { build, transform } from 'esbuild';
 
 const [outfile, metafile] = process.argv.slice(2);
+
+/**
+ * js-yaml with its object spread lowered to assignments. V8 before 12 (Node 20) gives every object
+ * that a warm `{ ...defaults, more }` literal builds a map of its own, so the code reading such
+ * objects turns megamorphic; js-yaml builds its parser state that way on every call, and a scan
+ * parses one document per call. Lowered, a 5,000-document scan takes about a third less CPU
+ * (bench/README.md, "Scan"). Only js-yaml: elsewhere a lowered spread (Object.defineProperties)
+ * costs more than it saves. The image's Node shares the maps and keeps js-yaml as it is.
+ */
+const lowerJsYamlSpread = {
+  name: 'lower-js-yaml-spread',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]js-yaml[\\/].*\.m?js$/ }, async (args) => {
+      const { code } = await transform(await readFile(args.path, 'utf8'), { loader: 'js', format: 'esm', target: 'node20', supported: { 'object-rest-spread': false } });
+      return { contents: code, loader: 'js' };
+    });
+  },
+};
 const common = {
   entryPoints: { gapguard: 'dist/src/cli/bin.js' },
   bundle: true,
@@ -28,12 +46,7 @@ if (outfile) {
     ...common,
     outdir: 'dist/cli',
     splitting: true,
-    // Object spread is lowered to assignments. V8 before 12 (Node 20) gives every object that a
-    // warm `{ ...defaults, more }` literal builds a map of its own, and the code reading such objects
-    // turns megamorphic. js-yaml builds its parser state that way on every call and a scan parses
-    // one document per call: lowered, a 5,000-document scan takes about a third less CPU
-    // (bench/README.md, "Scan"). The image's Node shares the maps and keeps native spread.
-    supported: { 'object-rest-spread': false },
+    plugins: [lowerJsYamlSpread],
     // Packages that src/yaml/document.ts and src/signatures/policy.ts require only when a line, a
     // fix or a trusted root needs them stay in node_modules: bundled, their code would sit in a
     // chunk that every start loads.
