@@ -3,13 +3,16 @@
 // the token of the chart's own ServiceAccount, bound by the chart's rendered RBAC, so the grants
 // are tested too; the report CRDs are the chart's. Checks that reports appear, follow changes, are
 // written only on change, go away with a namespace, an `off` label or gapguard's ClusterRole; that
-// the lease moves to the other replica when the leader is killed; the gauges; and the dashboard in
-// a real Chromium. The replicas run beside the cluster (as the suite's server does); in-cluster pods
+// the namespaces the chart's webhooks leave out (kube-system, the release namespace,
+// webhook.excludedNamespaces: the replicas take the flag from the chart's rendered Deployment) are
+// never reported, and one added to them loses its report; that the lease moves to the other replica when the leader is killed; the gauges; and
+// the dashboard in a real Chromium. The replicas run beside the cluster (as the suite's server does); in-cluster pods
 // are not needed for any of it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { parse } from 'yaml';
 import { openBrowser, type Browser } from '../test/browser.js';
 import { makeCa, makeServingPair } from './support/certs.js';
 import { https } from './support/https-get.js';
@@ -50,6 +53,15 @@ async function holder(): Promise<string | undefined> {
   return out.trim() || undefined;
 }
 
+/** The serve flags the chart gives the server with the background audit on and these exclusions. */
+async function chartAuditFlags(excludedNamespaces: string[]): Promise<string[]> {
+  const set = ['--set', 'backgroundAudit.enabled=true', ...(excludedNamespaces.length ? ['--set', `webhook.excludedNamespaces={${excludedNamespaces.join(',')}}`] : [])];
+  const r = await helm(['template', RELEASE, chartDir, '-n', NAMESPACE, ...set, '--show-only', 'templates/deployment.yaml']);
+  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
+  const args = (parse(r.stdout) as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+  return args.filter((a) => a.startsWith('--excluded-namespaces='));
+}
+
 function privileged(spec: Record<string, any>): void {
   // The API server refuses privileged with allowPrivilegeEscalation false.
   spec.containers[0].securityContext.privileged = true;
@@ -65,6 +77,10 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
   const dashboards = new Map<string, number>();
   let nsA: string;
   let nsB: string;
+  /** Judged at first, then added to webhook.excludedNamespaces. */
+  let nsC: string;
+  /** Excluded by the chart whatever the values: the privileged Pod put in each is never reported. */
+  const alwaysExcluded = ['kube-system', NAMESPACE];
   let browser: Browser | undefined;
 
   const metrics = (name: string): Promise<string> => https(replicas.get(name)!.options.port, '/metrics', caPem).then((r) => r.body);
@@ -85,33 +101,54 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     nsB = await createNamespace('rep-b', 'audit');
     await apply(nsB, pod('calm'));
     await apply(nsB, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+    nsC = await createNamespace('rep-c', 'audit');
+    await apply(nsC, pod('soon-excluded', privileged));
+    for (const ns of alwaysExcluded) await apply(ns, pod('reports-excluded', privileged));
 
     const ca = await makeCa(dir, 'reports-ca');
     const pair = await makeServingPair(dir, 'reports-serving', ca);
     caPem = readFileSync(ca.certFile, 'utf8');
+    const excluded = await chartAuditFlags([]);
+    expect(excluded).to.deep.equal([`--excluded-namespaces=kube-system,${NAMESPACE}`]);
     for (const name of ['replica-a', 'replica-b']) {
       const dashboardPort = await freePort();
       dashboards.set(name, dashboardPort);
-      const server = new GapguardServer({
+      replicas.set(name, replica(name, await freePort(), dashboardPort, excluded));
+      await replicas.get(name)!.start(caPem);
+    }
+
+    function replica(name: string, port: number, dashboardPort: number, chartFlags: string[]): GapguardServer {
+      return new GapguardServer({
         main: env().gapguard.options.main,
-        port: await freePort(),
+        port,
         certFile: pair.certFile,
         keyFile: pair.keyFile,
         kubeconfig,
         policyFile: env().gapguard.options.policyFile,
         logFile: join(env().workdir, `gapguard-${name}.log`),
-        extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s', '--report-owner-clusterrole', RELEASE, '--leader-lease', LEASE, '--dashboard-port', String(dashboardPort)],
+        extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s', '--report-owner-clusterrole', RELEASE, '--leader-lease', LEASE, '--dashboard-port', String(dashboardPort), ...chartFlags],
         env: { POD_NAME: name },
       });
-      replicas.set(name, server);
-      await server.start(caPem);
     }
+    restartExcluding = async (namespaces) => {
+      const flags = await chartAuditFlags(namespaces);
+      for (const [name, server] of replicas) {
+        if (!server.running) continue;
+        await server.stop();
+        const again = replica(name, server.options.port, dashboards.get(name)!, flags);
+        replicas.set(name, again);
+        await again.start(caPem);
+      }
+    };
   });
+  /** A `helm upgrade` that adds namespaces to webhook.excludedNamespaces: the running replicas restart with the chart's new flag. */
+  let restartExcluding: (namespaces: string[]) => Promise<void>;
 
   after(async () => {
     await browser?.close();
     for (const server of replicas.values()) await server.stop();
-    for (const ns of [nsA, nsB]) if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    for (const ns of [nsA, nsB, nsC]) if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+    await kubectl(['-n', 'kube-system', 'delete', 'pod', 'reports-excluded', '--wait=false', '--ignore-not-found']);
     if (rendered) await kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], rendered);
     await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=false']);
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -137,6 +174,12 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     expect(answer(nsA)).to.include({ result: 'fail', rule: 'ready-for-enforce' });
     expect(answer(nsA).message).to.match(/^not ready for enforce: 1 workload\(s\) would be denied/);
     expect(answer(nsB)).to.include({ result: 'pass' });
+    expect(answer(nsC)).to.include({ result: 'fail' });
+    // The namespaces the chart's webhooks never send are neither reported nor counted.
+    for (const ns of alwaysExcluded) {
+      expect(await report(ns), ns).to.equal(undefined);
+      expect(cluster.results.some((x) => x.resources[0]!.name === ns), ns).to.equal(false);
+    }
   });
 
   it('only the lease holder writes; both replicas export the same bounded gauges', async () => {
@@ -149,6 +192,7 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
       expect(text).to.include(`gapguard_namespace_ready_for_enforce{namespace="${nsA}"} 0`);
       expect(text).to.include(`gapguard_namespace_ready_for_enforce{namespace="${nsB}"} 1`);
       expect(text).to.include(`gapguard_running_workloads{namespace="${nsA}",verdict="deny"} 1`);
+      for (const ns of alwaysExcluded) expect(text).not.to.include(`namespace="${ns}"`);
     }
     const writes = (name: string) => metrics(name).then((t) => Number(/gapguard_report_writes_total\{operation="apply",result="success"\} (\d+)/.exec(t)?.[1] ?? 0));
     const follower = [...replicas.keys()].find((n) => n !== leader)!;
@@ -231,6 +275,16 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
       const r = await clusterReport();
       return r && !r.results.some((x) => x.resources[0]!.name === nsB || x.resources[0]!.name === nsA) ? true : undefined;
     }, 60_000);
+  });
+
+  it('removes the report of a namespace added to webhook.excludedNamespaces once the replicas run with the chart\'s new flag', async () => {
+    expect(await report(nsC)).not.to.equal(undefined);
+    await restartExcluding([nsC]);
+    await eventually('namespace C report gone', async () => ((await report(nsC)) === undefined ? true : undefined), 30_000);
+    await eventually('namespace C gone from the cluster report', async () => {
+      const r = await clusterReport();
+      return r && !r.results.some((x) => x.resources[0]!.name === nsC) ? true : undefined;
+    });
   });
 
   it('leaves no report behind when gapguard goes away (its ClusterRole owns them)', async () => {

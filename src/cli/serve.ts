@@ -63,6 +63,9 @@ Background audit (needs a cluster; docs/cluster-audit.md):
   --dashboard-host HOST    address of the dashboard (default 127.0.0.1: kubectl port-forward)
   --metrics-max-namespaces N
                            namespaces with their own series in the audit gauges (default 100)
+  --excluded-namespaces NAMES
+                           namespaces the audit never judges, reports or counts (comma-separated):
+                           those the webhook configurations leave out (the chart passes its list)
 Registry lookups (off by default; per request, a version tag whose digest arrives within the
 budget is pinned by /mutate, one whose digest does not is denied, and the answer says why):
 ${imageLookupUsage(DEFAULT_LOOKUP_BUDGET_MS)}Exit codes: 0 after a clean drain on SIGTERM or SIGINT, 2 usage, policy or startup error.
@@ -72,6 +75,7 @@ interface BackgroundConfig {
   reports?: { format: ReportFormat; ownerClusterRole?: string };
   lease?: { namespace: string; name: string };
   dashboard?: { host: string; port: number };
+  excludedNamespaces?: string[];
   maxNamespaces: number;
 }
 
@@ -114,6 +118,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     'dashboard-port': { type: 'string' },
     'dashboard-host': { type: 'string', default: '127.0.0.1' },
     'metrics-max-namespaces': { type: 'string', default: '100' },
+    'excluded-namespaces': { type: 'string' },
     ...IMAGE_LOOKUP_OPTIONS,
   });
   const v = parsed.values;
@@ -158,7 +163,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
 }
 
 function backgroundConfig(v: Record<string, string | boolean | undefined>): BackgroundConfig | undefined {
-  const needing = ['reports', 'report-owner-clusterrole', 'leader-lease', 'dashboard-port'].filter((f) => v[f] !== undefined);
+  const needing = ['reports', 'report-owner-clusterrole', 'leader-lease', 'dashboard-port', 'excluded-namespaces'].filter((f) => v[f] !== undefined);
   if (!v['background-audit']) {
     if (needing.length) throw new UsageError(`--${needing[0]} needs --background-audit`);
     return undefined;
@@ -170,11 +175,15 @@ function backgroundConfig(v: Record<string, string | boolean | undefined>): Back
   const leaseParts = lease === undefined ? undefined : /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(lease);
   if (lease !== undefined && !leaseParts) throw new UsageError(`--leader-lease must be NAMESPACE/NAME (lowercase DNS names), not "${lease}"`);
   if (v['dashboard-host'] === '') throw new UsageError('--dashboard-host must not be empty');
+  const excluded = (v['excluded-namespaces'] as string | undefined)?.split(',').map((n) => n.trim());
+  const badName = excluded?.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+  if (badName !== undefined) throw new UsageError(`--excluded-namespaces must list namespace names separated by commas, not "${badName}"`);
   return {
     ...(reports !== undefined
       ? { reports: { format: reports as ReportFormat, ...(v['report-owner-clusterrole'] !== undefined ? { ownerClusterRole: v['report-owner-clusterrole'] as string } : {}) } }
       : {}),
     ...(leaseParts ? { lease: { namespace: leaseParts[1]!, name: leaseParts[3]! } } : {}),
+    ...(excluded ? { excludedNamespaces: excluded } : {}),
     ...(v['dashboard-port'] !== undefined ? { dashboard: { host: v['dashboard-host'] as string, port: wholeNumber('dashboard-port', v['dashboard-port'] as string, 0, 65535) } } : {}),
     maxNamespaces: wholeNumber('metrics-max-namespaces', v['metrics-max-namespaces'] as string, 1, 10_000),
   };
@@ -235,6 +244,7 @@ export async function runServe(argv: string[]): Promise<number> {
           ...(b.reports ? { reports: b.reports } : {}),
           ...(b.lease ? { lease: { ...b.lease, identity: process.env.POD_NAME || `${hostname()}-${process.pid}`, durationSeconds: LEASE_SECONDS, retryMs: LEASE_RETRY_MS } } : {}),
           ...(b.dashboard ? { dashboard: b.dashboard } : {}),
+          ...(b.excludedNamespaces ? { excludedNamespaces: b.excludedNamespaces } : {}),
           maxNamespaces: b.maxNamespaces,
           debounceMs: AUDIT_DEBOUNCE_MS,
         });

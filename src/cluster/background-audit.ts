@@ -31,6 +31,8 @@ export interface BackgroundAuditOptions {
   logger: Logger;
   policy(): Policy;
   imageLookups?: ImageLookupService;
+  /** Namespaces never judged: those the webhook configurations leave out (the chart passes its list). */
+  excludedNamespaces?: readonly string[];
   /** Shortest time between two runs; changes in between are judged together. */
   debounceMs: number;
   /** Called after every run, before the next one starts. */
@@ -50,6 +52,7 @@ export class BackgroundAudit {
 
   constructor(private readonly options: BackgroundAuditOptions) {
     const clients = makeClients(options.kubeConfig);
+    const excluded = new Set(options.excludedNamespaces);
     this.reflectors = LISTED.map(
       (listed) =>
         new Reflector(
@@ -59,6 +62,7 @@ export class BackgroundAudit {
           // A NetworkPolicy change can change any verdict of its namespace: judge everything again.
           listed.kind === 'NetworkPolicy' ? () => this.invalidate() : () => this.schedule(),
           options.logger,
+          excluded,
         ),
     );
   }

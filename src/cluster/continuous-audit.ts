@@ -31,6 +31,7 @@ export interface ContinuousAuditConfig {
   reports?: { format: ReportFormat; ownerClusterRole?: string };
   lease?: { namespace: string; name: string; identity: string; durationSeconds: number; retryMs: number };
   dashboard?: { host: string; port: number };
+  excludedNamespaces?: readonly string[];
   maxNamespaces: number;
   debounceMs: number;
 }
@@ -89,6 +90,7 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
     logger,
     policy: config.policy,
     ...(config.imageLookups ? { imageLookups: new ImageLookupService({ ...config.imageLookups, budgetMs: BACKGROUND_LOOKUP_BUDGET_MS }) } : {}),
+    ...(config.excludedNamespaces ? { excludedNamespaces: config.excludedNamespaces } : {}),
     debounceMs: config.debounceMs,
     onRun: async (run) => {
       metrics.observe(run);

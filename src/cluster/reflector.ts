@@ -3,7 +3,8 @@
 // The client's own informer keeps whole objects, which for Pods is mostly managedFields and status
 // the audit never reads: hence this small list-and-watch of our own. A watch that ends is resumed
 // from the last resourceVersion seen (bookmarks keep it fresh); one the API server answers with 410
-// Gone, or that fails, is replaced by a new list after a backoff.
+// Gone, or that fails, is replaced by a new list after a backoff. Objects of a namespace gapguard
+// does not judge (the chart's exclusions) are dropped on arrival: never held, never judged.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../server/log.js';
 import type { KubeObject } from '../workloads/locate.js';
@@ -43,7 +44,14 @@ export class Reflector {
     /** Called after every change to objects. */
     private readonly changed: () => void,
     private readonly logger: Logger,
+    /** Namespaces whose objects are not kept (a Namespace by its own name). */
+    private readonly excluded: ReadonlySet<string> = new Set(),
   ) {}
+
+  private kept(obj: KubeObject): boolean {
+    const meta = obj.metadata;
+    return !this.excluded.has(String((this.listed.kind === 'Namespace' ? meta?.name : meta?.namespace) ?? ''));
+  }
 
   get path(): string {
     return this.listed.group ? `/apis/${this.listed.apiVersion}/${this.listed.resource}` : `/api/v1/${this.listed.resource}`;
@@ -59,7 +67,7 @@ export class Reflector {
     const fresh = new Map<string, KubeObject>();
     try {
       this.resourceVersion = await listPaged(this.listed, this.clients, { timeoutMs: LIST_TIMEOUT_MS, pageSize: PAGE_SIZE }, (obj) => {
-        fresh.set(keyOf(obj), trimObject(obj, this.listed.kind, this.listed.apiVersion));
+        if (this.kept(obj)) fresh.set(keyOf(obj), trimObject(obj, this.listed.kind, this.listed.apiVersion));
       });
     } catch (err) {
       this.failed(err);
@@ -86,6 +94,7 @@ export class Reflector {
         return;
       }
       this.resourceVersion = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? this.resourceVersion;
+      if (!this.kept(obj)) return;
       const key = keyOf(obj);
       if (type === 'DELETED') this.objects.delete(key);
       else this.objects.set(key, trimObject(obj, this.listed.kind, this.listed.apiVersion));

@@ -1,5 +1,5 @@
 // The chart's background audit values: off by default; on, the RBAC it needs and no more, the serve
-// flags (accepted by the real CLI), the optional CRDs of the chosen report format, the dashboard
+// flags (accepted by the real CLI; the excluded namespaces those of the webhooks), the optional CRDs of the chosen report format, the dashboard
 // port and the Grafana dashboard, whose queries name only metrics the server exports.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -54,6 +54,7 @@ describe('chart: background audit', () => {
     expect(audit).to.deep.equal([
       '--background-audit',
       '--metrics-max-namespaces=100',
+      '--excluded-namespaces=kube-system,gapguard',
       '--leader-lease=gapguard/gapguard',
       '--reports=wgpolicyk8s',
       '--report-owner-clusterrole=gapguard',
@@ -64,6 +65,14 @@ describe('chart: background audit', () => {
     const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), ...c.args.filter((a) => !a.startsWith('--tls') && !a.startsWith('--policy')), '--no-cluster'], { encoding: 'utf8' });
     expect(r.stderr).to.include('--background-audit needs a cluster: leave out --no-cluster');
     expect(r.status).to.equal(2);
+  });
+
+  it('audits none of the namespaces the webhooks leave out: the flag carries the namespaceSelector\'s list', async () => {
+    const objects = await render({ namespace: 'security', values: { backgroundAudit: { enabled: true }, webhook: { excludedNamespaces: ['monitoring', 'kube-system'] } } });
+    const selector = (find(objects, 'ValidatingWebhookConfiguration').webhooks as { namespaceSelector: { matchExpressions: { key: string; values: string[] }[] } }[])[0]!.namespaceSelector;
+    const notSent = selector.matchExpressions.find((e) => e.key === 'kubernetes.io/metadata.name')!.values;
+    expect(notSent).to.deep.equal(['kube-system', 'security', 'monitoring']);
+    expect(container(objects).args).to.include(`--excluded-namespaces=${notSent.join(',')}`);
   });
 
   it('ships the CRDs of the chosen format, kept on uninstall, and none when asked', async () => {

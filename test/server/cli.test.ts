@@ -231,6 +231,15 @@ describe('gapguard serve (CLI)', () => {
     expect(r.stderr).to.match(/gapguard serve: cannot start: .*missing\.yaml/);
   });
 
+  it('exits 2 naming --excluded-namespaces when it lists something that is not a namespace name, or comes without the audit', () => {
+    const bad = runToExit(['--background-audit', '--excluded-namespaces', 'kube-system,Team_A']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include('--excluded-namespaces must list namespace names separated by commas, not "Team_A"');
+    const alone = runToExit(['--excluded-namespaces', 'kube-system']);
+    expect(alone.code).to.equal(2);
+    expect(alone.stderr).to.include('--excluded-namespaces needs --background-audit');
+  });
+
   it('prints its usage with --help', () => {
     const r = runToExit(['--help']);
     expect(r.code).to.equal(0);

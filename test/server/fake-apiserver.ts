@@ -1,5 +1,6 @@
-// Just enough of the Kubernetes API for gapguard's two informers, over plain HTTP on loopback:
-// list, and watch from a resourceVersion, for Namespaces and NetworkPolicies; and an outage switch.
+// Just enough of the Kubernetes API for gapguard's informers and the background audit's
+// reflectors, over plain HTTP on loopback: list, and watch from a resourceVersion, for Namespaces,
+// NetworkPolicies and every kind the audit lists; and an outage switch.
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,9 +14,19 @@ export interface Obj {
 const RESOURCES: Record<string, { list: string; kind: string; apiVersion: string }> = {
   '/api/v1/namespaces': { list: 'NamespaceList', kind: 'Namespace', apiVersion: 'v1' },
   '/apis/networking.k8s.io/v1/networkpolicies': { list: 'NetworkPolicyList', kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' },
+  // What the background audit lists besides (cluster/read.ts's LISTED).
+  '/api/v1/pods': { list: 'PodList', kind: 'Pod', apiVersion: 'v1' },
+  '/api/v1/podtemplates': { list: 'PodTemplateList', kind: 'PodTemplate', apiVersion: 'v1' },
+  '/api/v1/replicationcontrollers': { list: 'ReplicationControllerList', kind: 'ReplicationController', apiVersion: 'v1' },
+  '/apis/apps/v1/deployments': { list: 'DeploymentList', kind: 'Deployment', apiVersion: 'apps/v1' },
+  '/apis/apps/v1/replicasets': { list: 'ReplicaSetList', kind: 'ReplicaSet', apiVersion: 'apps/v1' },
+  '/apis/apps/v1/statefulsets': { list: 'StatefulSetList', kind: 'StatefulSet', apiVersion: 'apps/v1' },
+  '/apis/apps/v1/daemonsets': { list: 'DaemonSetList', kind: 'DaemonSet', apiVersion: 'apps/v1' },
+  '/apis/batch/v1/jobs': { list: 'JobList', kind: 'Job', apiVersion: 'batch/v1' },
+  '/apis/batch/v1/cronjobs': { list: 'CronJobList', kind: 'CronJob', apiVersion: 'batch/v1' },
 };
 
-/** Just enough of the Kubernetes API for two informers: list, and watch from a resourceVersion. */
+/** Just enough of the Kubernetes API for informers and reflectors: list, and watch from a resourceVersion. */
 export class FakeApiServer {
   private readonly objects = new Map<string, Map<string, Obj>>(Object.keys(RESOURCES).map((path) => [path, new Map()]));
   private readonly watches = new Map<ServerResponse, string>();
@@ -114,6 +125,7 @@ export class FakeApiServer {
 
 export const NAMESPACES = '/api/v1/namespaces';
 export const NETWORK_POLICIES = '/apis/networking.k8s.io/v1/networkpolicies';
+export const PODS = '/api/v1/pods';
 
 export function namespace(name: string, mode?: string): Obj {
   return { metadata: { name, ...(mode ? { labels: { 'gapguard.io/mode': mode, 'kubernetes.io/metadata.name': name } } : {}) } };

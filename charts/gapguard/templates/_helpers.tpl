@@ -109,6 +109,15 @@ annotations:
 {{- end -}}
 
 {{/*
+Namespaces gapguard never judges, comma-separated: kube-system, the release namespace and
+webhook.excludedNamespaces. The one list behind the webhooks' namespaceSelector, the background
+audit's --excluded-namespaces and the install notes.
+*/}}
+{{- define "gapguard.excludedNamespaces" -}}
+{{- concat (list "kube-system" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq | join "," -}}
+{{- end -}}
+
+{{/*
 One webhook of a configuration. Arguments: root, endpoint (validate|mutate), route (enforce|audit).
 Enforce fails closed; audit fails open, is capped at audit by its path, and so can never block.
 The paths carry the route as a segment: the kube-apiserver refuses query strings in webhook URLs
@@ -149,7 +158,7 @@ and requires DNS-1123 path segments for Services.
       - key: kubernetes.io/metadata.name
         operator: NotIn
         values:
-          {{- toYaml (concat (list "kube-system" $root.Release.Namespace) $values.webhook.excludedNamespaces | uniq) | nindent 10 }}
+          {{- toYaml (splitList "," (include "gapguard.excludedNamespaces" $root)) | nindent 10 }}
       {{- /* Namespaces whose gapguard.io/mode label resolves to this route, given the global mode. */}}
       - key: gapguard.io/mode
       {{- if eq $values.mode .route }}
