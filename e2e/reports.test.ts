@@ -5,14 +5,15 @@
 // written only on change, go away with a namespace, an `off` label or gapguard's ClusterRole; that
 // the namespaces the chart's webhooks leave out (kube-system, the release namespace,
 // webhook.excludedNamespaces: the replicas take the flag from the chart's rendered Deployment) are
-// never reported, and one added to them loses its report; that the lease moves to the other replica when the leader is killed; the gauges; and
+// never reported, and one added to them loses its report; that a policy reload alone changes the
+// reports; that the lease moves to the other replica when the leader is killed; the gauges; and
 // the dashboard in a real Chromium. The replicas run beside the cluster (as the suite's server does); in-cluster pods
 // are not needed for any of it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { openBrowser, type Browser } from '../test/browser.js';
 import { makeCa, makeServingPair } from './support/certs.js';
 import { https } from './support/https-get.js';
@@ -79,6 +80,7 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
   let nsB: string;
   /** Judged at first, then added to webhook.excludedNamespaces. */
   let nsC: string;
+  let policyFile: string;
   /** Excluded by the chart whatever the values: the privileged Pod put in each is never reported. */
   const alwaysExcluded = ['kube-system', NAMESPACE];
   let browser: Browser | undefined;
@@ -104,6 +106,9 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     nsC = await createNamespace('rep-c', 'audit');
     await apply(nsC, pod('soon-excluded', privileged));
     for (const ns of alwaysExcluded) await apply(ns, pod('reports-excluded', privileged));
+    // The replicas' own copy of the suite's policy, changed by the reload test.
+    policyFile = join(dir, 'policy.yaml');
+    copyFileSync(env().gapguard.options.policyFile, policyFile);
 
     const ca = await makeCa(dir, 'reports-ca');
     const pair = await makeServingPair(dir, 'reports-serving', ca);
@@ -124,7 +129,7 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
         certFile: pair.certFile,
         keyFile: pair.keyFile,
         kubeconfig,
-        policyFile: env().gapguard.options.policyFile,
+        policyFile,
         logFile: join(env().workdir, `gapguard-${name}.log`),
         extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s', '--report-owner-clusterrole', RELEASE, '--leader-lease', LEASE, '--dashboard-port', String(dashboardPort), ...chartFlags],
         env: { POD_NAME: name },
@@ -248,6 +253,18 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     expect(await page.getByRole('region', { name: `Namespace ${nsB}` }).innerText()).to.include('Ready for enforce');
     await browser.screenshot('dashboard-ready');
     expect(browser.requests.every((u) => u.startsWith(`http://127.0.0.1:${port}/`))).to.equal(true);
+  });
+
+  it('judges again when the policy is reloaded, with no workload changed', async () => {
+    const original = readFileSync(policyFile, 'utf8');
+    const privilegedResult = async (): Promise<string | undefined> =>
+      (await report(nsA))?.results.find((x) => x.rule === 'privileged/privileged-container' && x.resources[0]!.name === 'web')?.result;
+    expect(await privilegedResult()).to.equal('fail');
+    const policy = (parse(original) ?? {}) as { gaps?: Record<string, unknown> };
+    writeFileSync(policyFile, stringify({ ...policy, gaps: { ...policy.gaps, privileged: { action: 'warn' } } }));
+    await eventually('the privileged result a warning after the reload', async () => ((await privilegedResult()) === 'warn' ? true : undefined), 30_000);
+    writeFileSync(policyFile, original);
+    await eventually('the privileged result a failure again', async () => ((await privilegedResult()) === 'fail' ? true : undefined), 30_000);
   });
 
   it('moves the lease to the other replica within seconds when the leader is killed, and the new leader writes', async () => {
