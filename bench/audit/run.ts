@@ -9,9 +9,13 @@
 //    without the audit.
 // 3. Admission p99 of POST /validate (the webhook benchmark's 8 KB review, CONCURRENCY at a time)
 //    on both servers, interleaved rounds, while Pods are relabelled CHURN times a second so the
-//    audit keeps judging.
+//    audit keeps judging; beside it, the longest event-loop delay of each server during the round
+//    (perf_hooks monitorEventLoopDelay, read from the server's own nodejs_eventloop_lag_max_seconds,
+//    which prom-client resets at every scrape: one scrape before the round, one after).
+// The servers' heap (used and total) and resident memory come from their /metrics too.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:https';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +24,7 @@ import { LISTED, listPaged, makeClients } from '../../src/cluster/read.js';
 import { trimObject } from '../../src/cluster/trim.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { freePort, GapguardServer, sleep } from '../../e2e/support/gapguard.js';
+import { https } from '../../e2e/support/https-get.js';
 import { createNamespace, eventually } from '../../e2e/support/kube.js';
 import { pod } from '../../e2e/support/objects.js';
 import { chartDir, repoRoot } from '../../e2e/support/paths.js';
@@ -46,6 +51,16 @@ function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? NaN);
 }
+
+/** One unlabelled sample of a server's /metrics. */
+async function metric(server: GapguardServer, ca: string, name: string): Promise<number> {
+  const { body } = await https(server.options.port, '/metrics', ca);
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
+  if (!m) throw new Error(`no ${name} in /metrics`);
+  return Number(m[1]);
+}
+
+const MiB = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -131,6 +146,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${line}\n`);
     out.push(line);
   };
+  say(`load average at the start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const namespaces: string[] = [];
   for (let i = 0; i < NAMESPACES; i++) namespaces.push(await createNamespace(`bench-audit-${i}`, 'audit'));
   let begun = performance.now();
@@ -179,6 +195,10 @@ async function main(): Promise<void> {
   await sleep(2000);
   const rss = { without: rssKiB(servers.without.pid!), with: rssKiB(servers.with.pid!) };
   say(`resident memory: without the audit ${(rss.without / 1024).toFixed(0)} MiB, with it ${(rss.with / 1024).toFixed(0)} MiB (+${((rss.with - rss.without) / 1024).toFixed(0)} MiB, ${((rss.with - rss.without) / 1024 / (OBJECTS / 1000)).toFixed(1)} MiB per 1,000 Pods, runtime and caches included)`);
+  for (const which of ['without', 'with'] as const) {
+    const m = async (name: string) => MiB(await metric(servers[which], e.servingCaPem, name));
+    say(`${which} the audit: heap used ${await m('nodejs_heap_size_used_bytes')} MiB of ${await m('nodejs_heap_size_total_bytes')} MiB, external ${await m('nodejs_external_memory_bytes')} MiB, resident ${await m('process_resident_memory_bytes')} MiB`);
+  }
 
   const reviewFile = join(e.workdir, 'review.json');
   spawnSync(process.execPath, [join(repoRoot, 'dist/bench/webhook/pod-review.js'), reviewFile]);
@@ -195,19 +215,25 @@ async function main(): Promise<void> {
   })();
   const p99: Record<'without' | 'with', number[]> = { without: [], with: [] };
   const p50: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  const loopMax: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  const LAG = 'nodejs_eventloop_lag_max_seconds';
   for (let round = 0; round < ROUNDS; round++) {
     for (const which of ['without', 'with'] as const) {
+      await metric(servers[which], e.servingCaPem, LAG);
       const l = await load(servers[which].options.port, e.servingCaPem, body);
+      const lag = (await metric(servers[which], e.servingCaPem, LAG)) * 1000;
       p99[which].push(percentile(l, 99));
       p50[which].push(percentile(l, 50));
-      say(`round ${round + 1}, ${which} the audit: p50 ${percentile(l, 50).toFixed(2)} ms, p99 ${percentile(l, 99).toFixed(2)} ms`);
+      loopMax[which].push(lag);
+      say(`round ${round + 1}, ${which} the audit: p50 ${percentile(l, 50).toFixed(2)} ms, p99 ${percentile(l, 99).toFixed(2)} ms, longest event-loop delay ${lag.toFixed(1)} ms`);
     }
   }
   churning = false;
   await churn;
   say(
-    `admission POST /validate, ${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} at a time, ${CHURN} Pod changes/s: p99 median without ${median(p99.without).toFixed(2)} ms, with ${median(p99.with).toFixed(2)} ms (${(median(p99.with) / median(p99.without)).toFixed(2)}x); p50 ${median(p50.without).toFixed(2)} / ${median(p50.with).toFixed(2)} ms`,
+    `admission POST /validate, ${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} at a time, ${CHURN} Pod changes/s: p99 median without ${median(p99.without).toFixed(2)} ms, with ${median(p99.with).toFixed(2)} ms (${(median(p99.with) / median(p99.without)).toFixed(2)}x); p50 ${median(p50.without).toFixed(2)} / ${median(p50.with).toFixed(2)} ms; longest event-loop delay (median of rounds) ${median(loopMax.without).toFixed(1)} / ${median(loopMax.with).toFixed(1)} ms`,
   );
+  say(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const s of Object.values(servers)) await s.stop();
   const dir = join(repoRoot, 'bench/results');
   mkdirSync(dir, { recursive: true });

@@ -91,7 +91,7 @@ export async function runAudit(argv: string[]): Promise<number> {
     const imageLookups = config.imageLookups
       ? await new ImageLookupService(config.imageLookups).lookUp(snapshot.workloads.flatMap((w) => podImages(w)), policy)
       : undefined;
-    const outcome = auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}`, ...(imageLookups ? { imageLookups } : {}) });
+    const outcome = await auditSnapshot(snapshot, { policy, now: new Date(), source: `cluster:${target.context}`, ...(imageLookups ? { imageLookups } : {}) });
     process.stdout.write(formatReport(outcome, config.output, `cluster ${target.context}`));
     for (const w of outcome.warnings) process.stderr.write(`gapguard audit: warning: ${w}\n`);
     for (const p of outcome.problems) process.stderr.write(`gapguard audit: ${p.source}: ${p.message}\n`);

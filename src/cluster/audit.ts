@@ -34,6 +34,8 @@ export interface AuditOptions {
    * clock (the background audit keeps one between runs and drops it when any of those change).
    */
   cache?: WeakMap<KubeObject, ObjectResult>;
+  /** Called between objects: the background audit gives the event loop back there (slices.ts). */
+  pause?: () => Promise<void>;
 }
 
 export interface AuditOutcome {
@@ -79,7 +81,7 @@ function templateKeyOf(obj: KubeObject): (f: Finding) => string {
   };
 }
 
-export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions): AuditOutcome {
+export async function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions): Promise<AuditOutcome> {
   const { policy, source } = options;
   const ctx: EvalContext = {
     policy,
@@ -102,6 +104,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
   const judged = new Map<string, Judged>();
   const order: Judged[] = [];
   for (const obj of snapshot.workloads) {
+    await options.pause?.();
     const namespace = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : '';
     const mode = modes.get(namespace) ?? policy.mode;
     if (mode === 'off') {
@@ -127,6 +130,7 @@ export function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOptions):
   // An owner's keys serve all of its replicas.
   const ownerKeys = new Map<Judged, Set<string>>();
   for (const { obj, result, mode } of order) {
+    await options.pause?.();
     const ownerUid = controllerUid(obj);
     const owner = ownerUid === undefined ? undefined : judged.get(ownerUid);
     if (!owner) {

@@ -4,7 +4,8 @@
 // own code, so owned objects are reported once at their owner exactly as the CLI does. Changes are
 // batched (one run per debounce interval at most), and an object judged before under the same
 // policy, NetworkPolicies and clock is not judged again, so a run after one Pod changed costs one
-// evaluation plus the owner dedup, not one per object: admission shares this event loop.
+// evaluation plus the owner dedup, not one per object: admission shares this event loop, and a run
+// gives it back every few milliseconds (slices.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
@@ -15,6 +16,7 @@ import { podImages, type KubeObject } from '../workloads/locate.js';
 import { auditSnapshot, type AuditOutcome } from './audit.js';
 import { LISTED, makeClients, qualified, snapshotOf, type ClusterSnapshot } from './read.js';
 import { Reflector } from './reflector.js';
+import { slices } from './slices.js';
 
 const CLOCK_TICK_MS = 3600_000;
 
@@ -35,8 +37,8 @@ export interface BackgroundAuditOptions {
   excludedNamespaces?: readonly string[];
   /** Shortest time between two runs; changes in between are judged together. */
   debounceMs: number;
-  /** Called after every run, before the next one starts. */
-  onRun(run: AuditRun): Promise<void> | void;
+  /** Called after every run, before the next one starts; pause gives the event loop back. */
+  onRun(run: AuditRun, pause: () => Promise<void>): Promise<void> | void;
 }
 
 export class BackgroundAudit {
@@ -129,11 +131,14 @@ export class BackgroundAudit {
     const snapshot = this.snapshot();
     const lookups = this.options.imageLookups ? await this.options.imageLookups.lookUp(snapshot.workloads.flatMap((w) => podImages(w)), policy) : undefined;
     const now = new Date();
+    const pause = slices();
     // With registry lookups, facts may change between runs: judge every object again.
-    const outcome = auditSnapshot(snapshot, { policy, now, source: 'cluster', ...(lookups ? { imageLookups: lookups } : { cache: this.cache }) });
+    const outcome = await auditSnapshot(snapshot, { policy, now, source: 'cluster', pause, ...(lookups ? { imageLookups: lookups } : { cache: this.cache }) });
+    await pause();
     const run: AuditRun = { view: rolloutView(outcome, 'cluster', now), outcome, objects: this.objectCount, durationMs: performance.now() - started };
     this.latest = run;
-    await this.options.onRun(run);
+    await pause();
+    await this.options.onRun(run, pause);
   }
 
   async stop(): Promise<void> {

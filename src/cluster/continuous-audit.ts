@@ -68,10 +68,10 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
     retry.unref();
     retryMs = Math.min(retryMs * 2, MAX_WRITE_RETRY_MS);
   };
-  const write = (run: AuditRun): Promise<void> => {
+  const write = (run: AuditRun, pause?: () => Promise<void>): Promise<void> => {
     if (!writer || !leading) return Promise.resolve();
     writing = writing
-      .then(() => writer.write(run.view))
+      .then(() => writer.write(run.view, pause))
       .then(
         ({ applied, deleted, failed }) => {
           if (applied || deleted) logger.info('reports written', { applied, deleted, format: config.reports!.format });
@@ -92,10 +92,10 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
     ...(config.imageLookups ? { imageLookups: new ImageLookupService({ ...config.imageLookups, budgetMs: BACKGROUND_LOOKUP_BUDGET_MS }) } : {}),
     ...(config.excludedNamespaces ? { excludedNamespaces: config.excludedNamespaces } : {}),
     debounceMs: config.debounceMs,
-    onRun: async (run) => {
+    onRun: async (run, pause) => {
       metrics.observe(run);
       logger.debug('background audit run', { objects: run.objects, namespaces: run.view.namespaces.length, ms: Math.round(run.durationMs) });
-      await write(run);
+      await write(run, pause);
     },
   });
   const elector = config.lease

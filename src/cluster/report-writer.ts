@@ -1,11 +1,14 @@
 // Writes the background audit's reports (report/policy-report.ts) into the cluster: one per judged
 // namespace and the cluster-wide one, with server-side apply, and only when the content changed
 // (the digest of the last content is kept in an annotation, so a restarted or new leader does not
-// rewrite what is already there). A namespace that is no longer judged (gone, labelled off, no
-// workload left) loses its report. With an owner (the chart's ClusterRole), every report is
+// rewrite what is already there). A namespace whose workloads and findings are the very ones of the
+// last run (an unchanged object keeps its cached result) is not even built again: one Pod changing
+// among thousands costs one namespace's report, and building gives the event loop back between
+// reports. A namespace that is no longer judged (gone, labelled off or excluded, no workload left)
+// loses its report. With an owner (the chart's ClusterRole), every report is
 // garbage-collected by Kubernetes when gapguard is uninstalled.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { RolloutView } from '../report/rollout.js';
+import type { NamespaceView, RolloutView } from '../report/rollout.js';
 import {
   clusterReport,
   CONTENT_HASH_ANNOTATION,
@@ -21,9 +24,19 @@ import {
 } from '../report/policy-report.js';
 import type { Logger } from '../server/log.js';
 import { failureOf, kubeRequest } from './kube-request.js';
+import { slices } from './slices.js';
 
 /** Key of the cluster-wide report in the maps below (no namespace is named with a slash). */
 const CLUSTER = '/cluster';
+
+/** The same workloads with the same Finding objects: the namespace's report would be the same. */
+function sameContent(a: NamespaceView, b: NamespaceView): boolean {
+  if (a.workloads.length !== b.workloads.length) return false;
+  return a.workloads.every((w, i) => {
+    const v = b.workloads[i]!;
+    return w.kind === v.kind && w.name === v.name && w.findings.length === v.findings.length && w.findings.every((f, j) => f === v.findings[j]);
+  });
+}
 
 export interface ReportWriterOptions {
   kubeConfig: KubeConfig;
@@ -40,6 +53,8 @@ export class ReportWriter {
   /** Content digest of each report in the cluster, by namespace (CLUSTER for the cluster one). */
   private existing: Map<string, string> | undefined;
   private owner: OwnerReference | undefined;
+  /** The view each namespace's report was last built from, and that report's digest. */
+  private built = new Map<string, { from: NamespaceView; hash: string }>();
 
   constructor(private readonly options: ReportWriterOptions) {}
 
@@ -83,19 +98,27 @@ export class ReportWriter {
    * Brings the cluster's reports in line with view; throws when the reports cannot be listed.
    * `failed` counts reports left as they were (to be tried again).
    */
-  async write(view: RolloutView): Promise<{ applied: number; deleted: number; failed: number }> {
+  async write(view: RolloutView, pause = slices()): Promise<{ applied: number; deleted: number; failed: number }> {
     if (!this.existing) {
       this.owner = await this.loadOwner();
       this.existing = await this.load();
+      this.built.clear();
     }
     const existing = this.existing;
     const options = { generatedAt: view.generatedAt, ...(this.owner ? { owner: this.owner } : {}), ...(this.options.limits ? { limits: this.options.limits } : {}) };
-    const wanted = new Map<string, PolicyReportObject>(view.namespaces.map((ns) => [ns.name, namespaceReport(ns, this.options.format, options)]));
-    wanted.set(CLUSTER, clusterReport(view, this.options.format, options));
+    const wanted = new Set([...view.namespaces.map((ns) => ns.name), CLUSTER]);
+    for (const key of this.built.keys()) if (!wanted.has(key)) this.built.delete(key);
+    const reports: [string, () => PolicyReportObject | undefined][] = [
+      ...view.namespaces.map((ns): [string, () => PolicyReportObject | undefined] => [ns.name, () => this.changedReport(ns, existing.get(ns.name), options)]),
+      [CLUSTER, () => clusterReport(view, this.options.format, options)],
+    ];
     let applied = 0;
     let deleted = 0;
     let failed = 0;
-    for (const [key, report] of wanted) {
+    for (const [key, build] of reports) {
+      await pause();
+      const report = build();
+      if (!report) continue;
       const hash = report.metadata.annotations[CONTENT_HASH_ANNOTATION]!;
       if (existing.get(key) === hash) continue;
       const answer = await kubeRequest(this.options.kubeConfig, 'PATCH', `${this.path(key)}?fieldManager=gapguard&force=true`, report, 'application/apply-patch+yaml');
@@ -125,6 +148,18 @@ export class ReportWriter {
       }
     }
     return { applied, deleted, failed };
+  }
+
+  /** The namespace's report, or undefined when it would be the one last built and the cluster holds that. */
+  private changedReport(ns: NamespaceView, held: string | undefined, options: Parameters<typeof namespaceReport>[2]): PolicyReportObject | undefined {
+    const last = this.built.get(ns.name);
+    if (last && last.hash === held && sameContent(ns, last.from)) {
+      last.from = ns;
+      return undefined;
+    }
+    const report = namespaceReport(ns, this.options.format, options);
+    this.built.set(ns.name, { from: ns, hash: report.metadata.annotations[CONTENT_HASH_ANNOTATION]! });
+    return report;
   }
 
   /** Forget what is known: the next write lists the cluster's reports again (after losing the lease). */
