@@ -21,6 +21,7 @@ import type { SkippedObject } from '../cli/evaluate-sources.js';
 import type { InputProblem } from '../cli/input.js';
 import type { ReportedObject } from '../cli/report.js';
 import type { ClusterSnapshot } from './read.js';
+import { share } from './shared-strings.js';
 
 export interface AuditOptions {
   policy: Policy;
@@ -113,10 +114,14 @@ export async function auditSnapshot(snapshot: ClusterSnapshot, options: AuditOpt
     }
     try {
       const cached = options.cache?.get(obj);
-      const result = cached ?? evaluate(obj, ctx, { defaultNamespace: namespace, patch: false });
+      let result = cached ?? evaluate(obj, ctx, { defaultNamespace: namespace, patch: false });
       if (!result) continue;
       if (!cached && options.imageLookups) noteMissingFacts(result, podImages(obj), options.imageLookups);
-      if (!cached) options.cache?.set(obj, result);
+      // Kept across runs: its messages and remedies shared with the other objects' (shared-strings.ts).
+      if (!cached && options.cache) {
+        result = share(result) as ObjectResult;
+        options.cache.set(obj, result);
+      }
       const entry = { obj, result, mode };
       order.push(entry);
       const uid = (obj.metadata as { uid?: unknown } | undefined)?.uid;
