@@ -207,3 +207,38 @@ and requires DNS-1123 path segments for Services.
     - name: pod-spec-changed
       expression: "request.operation != 'UPDATE' || (has(object.template) ? object.template != oldObject.template : object.spec != oldObject.spec)"
 {{- end -}}
+
+{{/*
+A memory quantity in bytes (values.schema.json admits a number of bytes, or a decimal with one of
+Kubernetes' suffixes).
+*/}}
+{{- define "gapguard.memoryBytes" -}}
+{{- if kindIs "string" . -}}
+{{- $number := regexFind "^([0-9]+([.][0-9]+)?|[.][0-9]+)" . -}}
+{{- $unit := get (dict "" 1 "m" 0.001 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "E" 1000000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976) (trimPrefix $number .) -}}
+{{- mulf (float64 $number) $unit -}}
+{{- else -}}
+{{- float64 . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The server's resources. With backgroundAudit.enabled, the audit's memory is added to the memory
+request and limit: backgroundAudit.sizing.memoryPerThousandPods MiB for every 1,000 Pods (begun)
+of backgroundAudit.sizing.expectedPods, rounded up to a whole MiB.
+*/}}
+{{- define "gapguard.resources" -}}
+{{- $resources := deepCopy .Values.resources -}}
+{{- $sizing := .Values.backgroundAudit.sizing -}}
+{{- if and .Values.backgroundAudit.enabled (gt (int $sizing.memoryPerThousandPods) 0) -}}
+{{- $auditMi := mul (div (add (int $sizing.expectedPods) 999) 1000) (int $sizing.memoryPerThousandPods) -}}
+{{- range $kind := list "requests" "limits" -}}
+{{- $memory := dig $kind "memory" "" $resources -}}
+{{- if $memory -}}
+{{- $mi := ceil (divf (include "gapguard.memoryBytes" $memory) 1048576) | int -}}
+{{- $_ := set (get $resources $kind) "memory" (printf "%dMi" (add $mi $auditMi)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $resources -}}
+{{- end -}}
