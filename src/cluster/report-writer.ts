@@ -1,13 +1,14 @@
 // Writes the background audit's reports (report/policy-report.ts) into the cluster: one per judged
 // namespace and the cluster-wide one, with server-side apply, and only when the content changed
 // (the digest of the last content is kept in an annotation, so a restarted or new leader does not
-// rewrite what is already there). A namespace whose workloads and findings are the very ones of the
-// last run (an unchanged object keeps its cached result) is not even built again: one Pod changing
-// among thousands costs one namespace's report, and building gives the event loop back between
-// reports. A namespace that is no longer judged (gone, labelled off or excluded, no workload left)
+// rewrite what is already there). A namespace whose workloads and findings say what they said at the
+// last run (a relabelled Pod is judged again, to the same findings) is not even built again: one Pod
+// changing among thousands costs at most one namespace's report, and building gives the event loop
+// back between reports. A namespace that is no longer judged (gone, labelled off or excluded, no workload left)
 // loses its report. With an owner (the chart's ClusterRole), every report is
 // garbage-collected by Kubernetes when gapguard is uninstalled.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { Finding } from '../engine/types.js';
 import type { NamespaceView, RolloutView } from '../report/rollout.js';
 import {
   clusterReport,
@@ -29,12 +30,17 @@ import { slices } from './slices.js';
 /** Key of the cluster-wide report in the maps below (no namespace is named with a slash). */
 const CLUSTER = '/cluster';
 
-/** The same workloads with the same Finding objects: the namespace's report would be the same. */
+/** Every field of a finding a report shows (policy-report.ts). */
+function sameFinding(f: Finding, g: Finding): boolean {
+  return f === g || (f.rule === g.rule && f.path === g.path && f.action === g.action && f.severity === g.severity && f.fixable === g.fixable && f.message === g.message && f.remediation === g.remediation);
+}
+
+/** The same workloads in the same order with the same findings: the namespace's report would be the same. */
 function sameContent(a: NamespaceView, b: NamespaceView): boolean {
   if (a.workloads.length !== b.workloads.length) return false;
   return a.workloads.every((w, i) => {
     const v = b.workloads[i]!;
-    return w.kind === v.kind && w.name === v.name && w.findings.length === v.findings.length && w.findings.every((f, j) => f === v.findings[j]);
+    return w.kind === v.kind && w.name === v.name && w.findings.length === v.findings.length && w.findings.every((f, j) => sameFinding(f, v.findings[j]!));
   });
 }
 
