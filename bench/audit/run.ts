@@ -2,8 +2,8 @@
 // kube-apiserver and controller-manager:
 // 1. OBJECTS Pods (default 5,000) in 10 namespaces, created with server-side apply (kubectl apply
 //    --server-side; nothing runs them: no kubelet). Bytes per Pod held: the Pods listed from the
-//    API server as the reflector lists them, kept whole and kept trimmed (cluster/trim.ts), heap
-//    measured after a forced GC (node --expose-gc).
+//    API server as the reflector lists them (cluster/reflector.ts), kept whole and kept trimmed
+//    (cluster/trim.ts), heap measured after a forced GC (node --expose-gc).
 // 2. Time to a full report: `serve --background-audit --reports wgpolicyk8s` started, until every
 //    namespace's PolicyReport counts every Pod; and the resident memory of that server against one
 //    without the audit.
@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LISTED, listPaged, makeClients } from '../../src/cluster/read.js';
+import { LISTED } from '../../src/cluster/read.js';
+import { listPages } from '../../src/cluster/reflector.js';
 import { trimObject } from '../../src/cluster/trim.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { freePort, GapguardServer, sleep } from '../../e2e/support/gapguard.js';
@@ -98,11 +99,10 @@ async function bytesPerPod(kubeconfig: string): Promise<{ pods: number; whole: n
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const listed = LISTED.find((l) => l.kind === 'Pod')!;
-  const clients = makeClients(kc);
   const measure = async (keep: (o: KubeObject) => KubeObject): Promise<{ perPod: number; json: number; count: number }> => {
     const held = new Map<string, KubeObject>();
     const before = heapAfterGc();
-    await listPaged(listed, clients, { timeoutMs: 60_000, pageSize: 500 }, (o) => held.set(`${String(o.metadata?.namespace)}/${String(o.metadata?.name)}`, keep(o)));
+    await listPages(kc, listed, (o) => held.set(`${String(o.metadata?.namespace)}/${String(o.metadata?.name)}`, keep(o)));
     const after = heapAfterGc();
     const json = [...held.values()].reduce((n, o) => n + Buffer.byteLength(JSON.stringify(o)), 0);
     return { perPod: (after - before) / held.size, json: json / held.size, count: held.size };

@@ -14,7 +14,7 @@ import { rolloutView, type RolloutView } from '../report/rollout.js';
 import type { Logger } from '../server/log.js';
 import { podImages, type KubeObject } from '../workloads/locate.js';
 import { auditSnapshot, type AuditOutcome } from './audit.js';
-import { LISTED, makeClients, qualified, snapshotOf, type ClusterSnapshot } from './read.js';
+import { LISTED, qualified, snapshotOf, type ClusterSnapshot } from './read.js';
 import { Reflector } from './reflector.js';
 import { slices } from './slices.js';
 
@@ -53,14 +53,12 @@ export class BackgroundAudit {
   private stopped = false;
 
   constructor(private readonly options: BackgroundAuditOptions) {
-    const clients = makeClients(options.kubeConfig);
     const excluded = new Set(options.excludedNamespaces);
     this.reflectors = LISTED.map(
       (listed) =>
         new Reflector(
           listed,
           options.kubeConfig,
-          clients,
           // A NetworkPolicy change can change any verdict of its namespace: judge everything again.
           listed.kind === 'NetworkPolicy' ? () => this.invalidate() : () => this.schedule(),
           options.logger,

@@ -30,7 +30,7 @@ export class ClusterUnavailableError extends Error {
 
 interface ListPage {
   items: object[];
-  metadata?: { _continue?: string; resourceVersion?: string };
+  metadata?: { _continue?: string };
 }
 interface PageRequest {
   limit: number;
@@ -156,34 +156,24 @@ interface Failure {
   err: unknown;
 }
 
-/**
- * Every object of one resource, page by page, each through keep (the background audit trims them
- * there, so a page at a time is all it holds in full); resolves to the list's resourceVersion.
- */
-export async function listPaged(listed: Listed, clients: Clients, options: ReadOptions, keep: (obj: KubeObject) => void): Promise<string | undefined> {
+/** Every object of one resource, page by page. */
+async function listAll(listed: Listed, clients: Clients, options: ReadOptions): Promise<KubeObject[]> {
   const requestOptions = deadline(options.timeoutMs);
+  const objects: KubeObject[] = [];
   let token: string | undefined;
-  let resourceVersion: string | undefined;
   do {
     const page = await listed.list(clients, options.namespace, { limit: options.pageSize, ...(token ? { _continue: token } : {}) }, requestOptions);
     for (const item of page.items) {
       // The client hands back typed objects (Dates for times): back to the JSON the API server
       // sent, which is what every other door of the engine reads. List items carry no kind.
-      keep({ ...(JSON.parse(JSON.stringify(item)) as KubeObject), apiVersion: listed.apiVersion, kind: listed.kind });
+      objects.push({ ...(JSON.parse(JSON.stringify(item)) as KubeObject), apiVersion: listed.apiVersion, kind: listed.kind });
     }
     token = page.metadata?._continue || undefined;
-    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
   } while (token);
-  return resourceVersion;
-}
-
-async function listAll(listed: Listed, clients: Clients, options: ReadOptions): Promise<KubeObject[]> {
-  const objects: KubeObject[] = [];
-  await listPaged(listed, clients, options, (obj) => objects.push(obj));
   return objects;
 }
 
-export function makeClients(kc: KubeConfig): Clients {
+function makeClients(kc: KubeConfig): Clients {
   return {
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),

@@ -1,7 +1,11 @@
 // One resource kept in memory for the background audit: a paged list, then a watch from the list's
 // resourceVersion, every object trimmed on arrival (trim.ts) so only what the engine reads is held.
 // The client's own informer keeps whole objects, which for Pods is mostly managedFields and status
-// the audit never reads: hence this small list-and-watch of our own. A watch that ends is resumed
+// the audit never reads: hence this small list-and-watch of our own. Lists are read as the API
+// server sends them (kubeRequest), not through the typed client: one parse per page instead of a
+// typed copy and a JSON round trip of each object, and no field the client's models lack is lost
+// (the watch sends raw JSON too). A page is trimmed object by object, giving the event loop back
+// between them (slices.ts). A watch that ends is resumed
 // from the last resourceVersion seen (bookmarks keep it fresh); one the API server answers with 410
 // Gone, or that fails, is replaced by a new list after a backoff. Objects of a namespace gapguard
 // does not judge (the chart's exclusions) are dropped on arrival: never held, never judged.
@@ -9,16 +13,45 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../server/log.js';
 import type { KubeObject } from '../workloads/locate.js';
 import { describeFailure } from './status.js';
-import { listPaged, type Clients, type Listed } from './read.js';
+import { failureOf, kubeRequest } from './kube-request.js';
+import type { Listed } from './read.js';
 import { Retry } from './retry.js';
+import { slices } from './slices.js';
 import { trimObject } from './trim.js';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
-const LIST_TIMEOUT_MS = 60_000;
 const PAGE_SIZE = 500;
 /** The API server ends a watch after this; resuming from the last resourceVersion costs nothing. */
 const WATCH_TIMEOUT_SECONDS = 300;
+
+/** The path of a resource across all namespaces. */
+export function resourcePath(listed: Listed): string {
+  return listed.group ? `/apis/${listed.apiVersion}/${listed.resource}` : `/api/v1/${listed.resource}`;
+}
+
+/**
+ * Every object of a resource, page by page as the API server sends them, each through keep (list
+ * items carry no kind); resolves to the list's resourceVersion.
+ */
+export async function listPages(kubeConfig: KubeConfig, listed: Listed, keep: (obj: KubeObject) => void): Promise<string | undefined> {
+  const path = resourcePath(listed);
+  const pause = slices();
+  let token: string | undefined;
+  let resourceVersion: string | undefined;
+  do {
+    const answer = await kubeRequest(kubeConfig, 'GET', `${path}?limit=${PAGE_SIZE}${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+    if (answer.status !== 200) throw failureOf(`list ${path}`, answer);
+    const page = answer.body as { items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } };
+    for (const item of page.items ?? []) {
+      await pause();
+      keep(item);
+    }
+    token = page.metadata?.continue || undefined;
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+  } while (token);
+  return resourceVersion;
+}
 
 function keyOf(obj: KubeObject): string {
   const meta = obj.metadata;
@@ -40,7 +73,6 @@ export class Reflector {
   constructor(
     readonly listed: Listed,
     private readonly kubeConfig: KubeConfig,
-    private readonly clients: Clients,
     /** Called after every change to objects. */
     private readonly changed: () => void,
     private readonly logger: Logger,
@@ -53,10 +85,6 @@ export class Reflector {
     return !this.excluded.has(String((this.listed.kind === 'Namespace' ? meta?.name : meta?.namespace) ?? ''));
   }
 
-  get path(): string {
-    return this.listed.group ? `/apis/${this.listed.apiVersion}/${this.listed.resource}` : `/api/v1/${this.listed.resource}`;
-  }
-
   /** Lists, then watches; resolves once the first list has succeeded or failed. */
   async start(): Promise<void> {
     await this.relist();
@@ -66,7 +94,7 @@ export class Reflector {
     if (this.stopped) return;
     const fresh = new Map<string, KubeObject>();
     try {
-      this.resourceVersion = await listPaged(this.listed, this.clients, { timeoutMs: LIST_TIMEOUT_MS, pageSize: PAGE_SIZE }, (obj) => {
+      this.resourceVersion = await listPages(this.kubeConfig, this.listed, (obj) => {
         if (this.kept(obj)) fresh.set(keyOf(obj), trimObject(obj, this.listed.kind, this.listed.apiVersion));
       });
     } catch (err) {
@@ -113,7 +141,7 @@ export class Reflector {
       }
     };
     this.watching = await new Watch(this.kubeConfig).watch(
-      this.path,
+      resourcePath(this.listed),
       { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
       onEvent,
       onDone,
