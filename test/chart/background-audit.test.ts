@@ -81,8 +81,8 @@ describe('chart: background audit', () => {
       return [r.requests.memory, r.limits.memory];
     };
     expect(memory(await render())).to.deep.equal(['128Mi', '256Mi']);
-    // The defaults: 2,000 Pods at 20 MiB per 1,000.
-    expect(memory(await on())).to.deep.equal(['168Mi', '296Mi']);
+    // The defaults: 2,000 Pods at 25 MiB per 1,000.
+    expect(memory(await on())).to.deep.equal(['178Mi', '306Mi']);
     // Any quantity the schema admits; 10,001 Pods begin an 11th thousand. Helm 3 renders the same.
     const values = { backgroundAudit: { enabled: true, sizing: { expectedPods: 10_001, memoryPerThousandPods: 25 } }, resources: { requests: { cpu: '100m', memory: 134217728 }, limits: { cpu: '1', memory: '1.5Gi' } } };
     for (const binary of ['helm', 'helm3'] as const) expect(memory(await render({ values, binary, args: ['--kube-version', 'v1.37.2'] })), binary).to.deep.equal(['403Mi', '1811Mi']);
