@@ -10,7 +10,7 @@
 // a Pod's status, each container status's name, imageID and state.running.startedAt
 // (stale-image/long-running). A NetworkPolicy keeps its spec; a Namespace its name and labels.
 // The kept spec, labels and status share their strings with every other object's
-// (shared-strings.ts): 3.7 → 2.1 KB per bench Pod held (bench/README.md).
+// (shared-strings.ts): 3.7 → 2.1-2.5 KB per bench Pod held (bench/README.md).
 import { CONTAINER_LISTS, isObject, type KubeObject } from '../workloads/locate.js';
 import { share } from './shared-strings.js';
 
