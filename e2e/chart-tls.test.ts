@@ -6,10 +6,11 @@
 // and the CA bundle given with it). cert-manager needs cert-manager's controllers and CA injector,
 // which this control plane does not run; it stays covered by the template tests.
 //
-// Safety: with no kubelet the second release's Pods never run, so its Service has no endpoints and
-// its enforce webhooks, which fail closed, would refuse Pods in every namespace they select. Its
-// webhooks leave out every namespace that exists when it is installed (webhook.excludedNamespaces:
-// the suite's, kube-system, default, gapguard-system), the global mode stays audit, and it is
+// Safety: the second release's Pods never run (no kubelet, or the node's taint, which they do not
+// tolerate), so its Service has no endpoints and its enforce webhooks, which fail closed, would
+// refuse Pods in every namespace they select. Its webhooks leave out every namespace that exists
+// when it is installed (webhook.excludedNamespaces: the suite's, kube-system, default, the suite
+// release's), the global mode stays audit, and it is
 // uninstalled by the end of this file (mocha runs files one after another), always, by after().
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { sleep } from './support/gapguard.js';
 import { apply, createNamespace, eventually, exists, getJson, uniqueName } from './support/kube.js';
 import { pod } from './support/objects.js';
 import { chartDir } from './support/paths.js';
-import { env, helm, kubectl } from './support/suite.js';
+import { env, helm, kubectl, RELEASE_NAMESPACE } from './support/suite.js';
 
 /** Release names contain the chart's name, so they are also the full names of the objects. */
 const GENERATE = 'gapguard-tls-generate';
@@ -109,7 +110,7 @@ describe('chart TLS modes (a second release)', function () {
     const r = await kubectl(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
     expect(r.code, r.stderr).to.equal(0);
     const excluded = r.stdout.trim().split(/\s+/).filter(Boolean);
-    expect(excluded).to.include.members(['default', 'kube-system', 'gapguard-system']);
+    expect(excluded).to.include.members(['default', 'kube-system', RELEASE_NAMESPACE]);
     namespace = uniqueName('e2e-chart-tls');
     valuesFile = join(env().workdir, `${namespace}-values.json`);
     writeFileSync(valuesFile, JSON.stringify({ mode: 'audit', replicaCount: 1, webhook: { excludedNamespaces: excluded } }));
@@ -132,7 +133,7 @@ describe('chart TLS modes (a second release)', function () {
     if (namespace) await kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
 
-  /** helm install/upgrade of a second release into the test's namespace; never --wait (no kubelet). */
+  /** helm install/upgrade of a second release into the test's namespace; never --wait (its Pods never run). */
   async function release(verb: 'install' | 'upgrade', name: string, ...set: string[]): Promise<void> {
     installed.add(name);
     const r = await helm([verb, name, chartDir, '-n', namespace, '-f', valuesFile, ...set.flatMap((s) => ['--set', s])]);

@@ -96,7 +96,7 @@ describe('enforce namespace', function () {
       ['env-secrets/literal-secret'],
     );
     expect(stderr).to.not.include(secret);
-    expect(env().gapguard.log()).to.not.include(secret);
+    expect(await env().gapguard.logs()).to.not.include(secret);
   });
 
   it('refuses an image on latest or without a tag', async function () {

@@ -1,47 +1,29 @@
 // Registry lookups on, as a cluster should run gapguard: `gapguard serve --resolve-images` against a
 // real OCI registry (Debian's docker-registry over HTTPS). In an enforce namespace a version-tagged
 // Deployment is pinned to the digest the registry serves and admitted, and the Pods its controllers
-// create carry the pin; latest and a tag the registry does not have are refused. The suite's server
-// is swapped for one with lookups for this file and put back afterwards.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// create carry the pin; latest and a tag the registry does not have are refused. gapguard is
+// reconfigured with the chart's imageLookups (on, trusting the registry's CA) for this file and put
+// back afterwards.
 import { expect } from 'chai';
 import { startRegistry, type RunningRegistry } from '../test/registry/registry-server.js';
-import { GapguardServer } from './support/gapguard.js';
 import { apply, auditEvents, createNamespace, eventually, exists, getJson } from './support/kube.js';
 import { deployment, type PodSpec } from './support/objects.js';
 import { env } from './support/suite.js';
 
 describe('image pinning at admission (enforce, registry lookups on, real docker-registry)', function () {
+  this.timeout(300_000);
   let reg: RunningRegistry;
-  let caDir: string;
-  let suiteServer: GapguardServer;
   let ns: string;
 
   before(async function () {
-    reg = await startRegistry();
-    caDir = mkdtempSync(join(tmpdir(), 'gapguard-e2e-pinning-'));
-    const caFile = join(caDir, 'ca.crt');
-    writeFileSync(caFile, reg.ca);
-    const e = env();
-    suiteServer = e.gapguard;
-    await suiteServer.stop();
-    // Assigned to the environment, so that an interrupted run tears this server down too.
-    e.gapguard = new GapguardServer({ ...suiteServer.options, extraArgs: ['--resolve-images', '--registry-ca', caFile] });
-    await e.gapguard.start(e.servingCaPem);
+    reg = await startRegistry({ kind: 'none' }, env().gapguard.registryAddress);
+    await env().gapguard.configure({ imageLookups: { caPem: reg.ca } });
     ns = await createNamespace('pinning', 'enforce');
   });
 
   after(async function () {
-    const e = env();
-    if (suiteServer && e.gapguard !== suiteServer) {
-      await e.gapguard.stop();
-      e.gapguard = suiteServer;
-    }
-    if (suiteServer && !suiteServer.running) await suiteServer.start(e.servingCaPem);
+    await env().gapguard.configure();
     await reg?.stop();
-    if (caDir) rmSync(caDir, { recursive: true, force: true });
   });
 
   const withImage = (image: string) => (s: PodSpec) => {
@@ -82,6 +64,6 @@ describe('image pinning at admission (enforce, registry lookups on, real docker-
     expect(missing.code, missing.stdout).to.not.equal(0);
     expect(missing.stderr).to.include('unverified-image/not-pinned').and.include('reach and log in to its registry');
     expect(await exists(ns, 'deployment', 'missing')).to.equal(false);
-    expect(env().gapguard.log()).to.include('image lookup failed');
+    expect(await env().gapguard.logs()).to.include('image lookup failed');
   });
 });

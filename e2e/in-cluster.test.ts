@@ -1,62 +1,28 @@
-// gapguard as a cluster operator runs it: its own image (`npm run image`), pushed by digest to the
-// node's registry, installed with helm as docs/install.md says, 2 replicas on the real node, called
-// by the kube-apiserver through its Service, reading the API through its ServiceAccount. While this
-// file runs, the suite's out-of-cluster release is uninstalled; after() puts it back, so file order
-// does not matter.
+// gapguard as a cluster operator runs it: the suite's in-cluster install (support/in-cluster.ts):
+// its own image (`npm run image`), pushed by digest to the node's registry, installed with helm as
+// docs/install.md says, 2 replicas on the real node, called by the kube-apiserver through its
+// Service, reading the API through its ServiceAccount. Skipped when gapguard runs out of the cluster.
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { apply, createNamespace, eventually, getJson, warnings } from './support/kube.js';
+import { gapguardPods, InClusterGapguard, readyEndpoints, waitReplicas } from './support/in-cluster.js';
 import { startLoad, type Load } from './support/load.js';
 import { node, onNode, waitRunning } from './support/node.js';
 import { deployment, type PodSpec } from './support/objects.js';
-import { chartDir, repoRoot } from './support/paths.js';
-import { runOk } from './support/run.js';
-import { env, helm, installChart, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
+import { repoRoot } from './support/paths.js';
+import { env, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
 
-/** As docs/install.md installs it. */
-const NAMESPACE = 'gapguard';
+const NAMESPACE = RELEASE_NAMESPACE;
 
 const tagged = (s: PodSpec): void => {
   s.containers[0].image = 'nginx:1.27';
 };
 
-interface GapguardPod {
-  name: string;
-  ip: string;
-  ready: boolean;
-}
-
-async function gapguardPods(): Promise<GapguardPod[]> {
-  const list = await getJson<{ items: any[] }>(NAMESPACE, 'pods', '');
-  return list.items
-    .filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === RELEASE && !p.metadata.deletionTimestamp)
-    .map((p) => ({ name: p.metadata.name, ip: p.status.podIP, ready: (p.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True') }));
-}
-
-/** Pod IPs the Service sends traffic to: its EndpointSlices' ready endpoints. */
-async function readyEndpoints(): Promise<string[]> {
-  const r = await kubectl(['-n', NAMESPACE, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${RELEASE}`, '-o', 'json']);
-  if (r.code !== 0) throw new Error(r.stderr);
-  const slices = JSON.parse(r.stdout) as { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] };
-  return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses).sort();
-}
-
 /** /readyz of one replica, through the apiserver's proxy to the Pod (the way an operator could look). */
 async function replicaReadyz(pod: string): Promise<{ status?: string; cluster?: string }> {
   const r = await kubectl(['get', '--raw', `/api/v1/namespaces/${NAMESPACE}/pods/https:${pod}:8443/proxy/readyz`]);
   return JSON.parse(r.stdout || '{}') as { status?: string; cluster?: string };
-}
-
-async function waitReplicas(count: number): Promise<GapguardPod[]> {
-  const r = await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${RELEASE}`, '--timeout=180s']);
-  if (r.code !== 0) throw new Error(`gapguard did not roll out: ${r.stderr}`);
-  return eventually(`${count} ready gapguard replicas in the Service`, async () => {
-    const pods = await gapguardPods();
-    const endpoints = await readyEndpoints();
-    const ready = pods.filter((p) => p.ready).map((p) => p.ip).sort();
-    return pods.length === count && ready.length === count && JSON.stringify(ready) === JSON.stringify(endpoints) ? pods : undefined;
-  }, 120_000, 500);
 }
 
 /** Clean Pods and refusable Pods, created (dry run) at a steady rate in an enforce namespace. */
@@ -84,36 +50,12 @@ describe('gapguard in the cluster (its image, its chart, the real node)', functi
   let enforce: string;
 
   before(async function () {
-    const e = env();
-    const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    if (!e.node || !scripts.image) this.skip();
-    const registry = node().registry;
-    // The image as `npm run image` builds it (reproducible: the same inputs give the same digest).
-    await runOk('npm', ['run', '--silent', 'image'], { cwd: repoRoot, timeoutMs: 20 * 60_000 });
-    digest = readFileSync(join(repoRoot, 'build/image/digest'), 'utf8').trim();
+    const g = env().gapguard;
+    if (!(g instanceof InClusterGapguard)) this.skip();
+    // The image as `npm run image` built it for the suite (reproducible: the same inputs give the same digest).
+    ({ repository: image, digest } = g.image);
     expect(existsSync(join(repoRoot, 'build/image/oci/index.json'))).to.equal(true);
-    const pushed = await runOk(join(e.bin, 'crane'), ['--insecure', 'push', join(repoRoot, 'build/image/oci'), `${registry}/gapguard:e2e`], { timeoutMs: 5 * 60_000 });
-    expect(pushed.stdout.trim()).to.equal(`${registry}/gapguard@${digest}`);
-    image = `${registry}/gapguard`;
-
-    const down = await helm(['uninstall', RELEASE, '-n', RELEASE_NAMESPACE, '--wait']);
-    expect(down.code, down.stderr).to.equal(0);
-    // docs/install.md, step 1, with the image digest it asks for; the node's taint is tolerated.
-    const up = await helm([
-      'install', RELEASE, chartDir, '--namespace', NAMESPACE, '--create-namespace', '--wait', '--timeout', '5m',
-      '--set', `image.repository=${image}`, '--set', `image.digest=${digest}`,
-      '--set-json', `tolerations=[{"key":"${node().taintKey}","operator":"Exists","effect":"NoSchedule"}]`,
-    ]);
-    expect(up.code, up.stderr + up.stdout).to.equal(0);
     enforce = await createNamespace('in-cluster', 'enforce');
-  });
-
-  after(async function () {
-    if (!env().node) return;
-    await helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait']);
-    await kubectl(['delete', 'namespace', NAMESPACE, '--wait=false']);
-    const status = await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE]);
-    if (status.code !== 0) await installChart(env().servingCaPem);
   });
 
   it('runs 2 replicas of its image by digest, with its ServiceAccount, called through its Service', async function () {

@@ -1,31 +1,19 @@
-// The background audit of `serve` against the suite's real kube-apiserver and controller-manager:
-// two replicas (`serve --background-audit --reports wgpolicyk8s --leader-lease ...`) running with
-// the token of the chart's own ServiceAccount, bound by the chart's rendered RBAC, so the grants
+// The background audit against the suite's real kube-apiserver and controller-manager: the suite's
+// release upgraded with the chart's backgroundAudit (wgpolicyk8s reports, the Lease, the dashboard)
+// on its 2 replicas, which use the chart's ServiceAccount, bound by the chart's RBAC, so the grants
 // are tested too; the report CRDs are the chart's. Checks that reports appear, follow changes, are
-// written only on change, go away with a namespace, an `off` label or gapguard's ClusterRole; that
-// the namespaces the chart's webhooks leave out (kube-system, the release namespace,
-// webhook.excludedNamespaces: the replicas take the flag from the chart's rendered Deployment) are
-// never reported, and one added to them loses its report; that a policy reload alone changes the
-// reports; that the lease moves to the other replica when the leader is killed; the gauges; and
-// the dashboard in a real Chromium. The replicas run beside the cluster (as the suite's server does); in-cluster pods
-// are not needed for any of it.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// written only on change, go away with a namespace, an `off` label or gapguard's uninstall (its
+// ClusterRole owns them); that the namespaces the chart's webhooks leave out (kube-system, the
+// release namespace, webhook.excludedNamespaces) are never reported, and one added to them loses its
+// report; that a policy reload alone changes the reports; that the lease moves to the other replica
+// when the leader dies; the gauges; and the dashboard in a real Chromium.
 import { expect } from 'chai';
-import { parse, stringify } from 'yaml';
 import { openBrowser, type Browser } from '../test/browser.js';
-import { makeCa, makeServingPair } from './support/certs.js';
 import { https } from './support/https-get.js';
-import { freePort, GapguardServer, sleep } from './support/gapguard.js';
-import { apply, createNamespace, eventually, kubeconfigWith, setMode } from './support/kube.js';
+import { sleep } from './support/gapguard.js';
+import { apply, createNamespace, eventually, setMode } from './support/kube.js';
 import { deployment, pod } from './support/objects.js';
-import { chartDir } from './support/paths.js';
-import { env, helm, kubectl } from './support/suite.js';
-
-const RELEASE = 'gapguard-reports';
-const NAMESPACE = 'gapguard-reports';
-const LEASE = `${NAMESPACE}/${RELEASE}`;
+import { env, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
 
 interface Report {
   metadata: { resourceVersion: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
@@ -50,17 +38,8 @@ async function clusterReport(): Promise<Report | undefined> {
 }
 
 async function holder(): Promise<string | undefined> {
-  const out = await ok(['-n', NAMESPACE, 'get', 'lease', RELEASE, '--ignore-not-found', '-o', 'jsonpath={.spec.holderIdentity}']);
+  const out = await ok(['-n', RELEASE_NAMESPACE, 'get', 'lease', RELEASE, '--ignore-not-found', '-o', 'jsonpath={.spec.holderIdentity}']);
   return out.trim() || undefined;
-}
-
-/** The serve flags the chart gives the server with the background audit on and these exclusions. */
-async function chartAuditFlags(excludedNamespaces: string[]): Promise<string[]> {
-  const set = ['--set', 'backgroundAudit.enabled=true', ...(excludedNamespaces.length ? ['--set', `webhook.excludedNamespaces={${excludedNamespaces.join(',')}}`] : [])];
-  const r = await helm(['template', RELEASE, chartDir, '-n', NAMESPACE, ...set, '--show-only', 'templates/deployment.yaml']);
-  if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
-  const args = (parse(r.stdout) as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
-  return args.filter((a) => a.startsWith('--excluded-namespaces='));
 }
 
 function privileged(spec: Record<string, any>): void {
@@ -70,33 +49,24 @@ function privileged(spec: Record<string, any>): void {
 }
 
 describe('background audit: reports, leader election, metrics, dashboard', function () {
-  this.timeout(240_000);
-  let dir: string;
-  let rendered: string;
-  let caPem: string;
-  const replicas = new Map<string, GapguardServer>();
-  const dashboards = new Map<string, number>();
+  this.timeout(300_000);
   let nsA: string;
   let nsB: string;
   /** Judged at first, then added to webhook.excludedNamespaces. */
   let nsC: string;
-  let policyFile: string;
   /** Excluded by the chart whatever the values: the privileged Pod put in each is never reported. */
-  const alwaysExcluded = ['kube-system', NAMESPACE];
+  const alwaysExcluded = ['kube-system', RELEASE_NAMESPACE];
   let browser: Browser | undefined;
+  let dashboard: { url: string; close(): void } | undefined;
 
-  const metrics = (name: string): Promise<string> => https(replicas.get(name)!.options.port, '/metrics', caPem).then((r) => r.body);
+  const metrics = async (name: string): Promise<string> => {
+    const replica = (await env().gapguard.replicas()).find((r) => r.name === name);
+    if (!replica) throw new Error(`no replica ${name}`);
+    return (await https(replica.target, '/metrics', env().gapguard.caPem)).body;
+  };
+  const replicaNames = async (): Promise<string[]> => (await env().gapguard.replicas()).map((r) => r.name);
 
   before(async function () {
-    dir = mkdtempSync(join(tmpdir(), 'gapguard-reports-'));
-    const r = await helm(['template', RELEASE, chartDir, '-n', NAMESPACE, '--set', 'backgroundAudit.enabled=true', '--show-only', 'templates/report-crds.yaml', '--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml']);
-    if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
-    rendered = r.stdout;
-    await ok(['create', 'namespace', NAMESPACE]);
-    await ok(['apply', '-f', '-'], rendered);
-    await ok(['wait', '--for=condition=established', '--timeout=60s', 'crd/policyreports.wgpolicyk8s.io', 'crd/clusterpolicyreports.wgpolicyk8s.io']);
-    const token = (await ok(['-n', NAMESPACE, 'create', 'token', RELEASE, '--duration=1h'])).trim();
-    const kubeconfig = kubeconfigWith(dir, 'reports', { token });
 
     nsA = await createNamespace('rep-a', 'audit');
     await ok(['-n', nsA, 'apply', '-f', '-'], JSON.stringify(deployment('web', privileged, 2)));
@@ -106,57 +76,20 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     nsC = await createNamespace('rep-c', 'audit');
     await apply(nsC, pod('soon-excluded', privileged));
     for (const ns of alwaysExcluded) await apply(ns, pod('reports-excluded', privileged));
-    // The replicas' own copy of the suite's policy, changed by the reload test.
-    policyFile = join(dir, 'policy.yaml');
-    copyFileSync(env().gapguard.options.policyFile, policyFile);
 
-    const ca = await makeCa(dir, 'reports-ca');
-    const pair = await makeServingPair(dir, 'reports-serving', ca);
-    caPem = readFileSync(ca.certFile, 'utf8');
-    const excluded = await chartAuditFlags([]);
-    expect(excluded).to.deep.equal([`--excluded-namespaces=kube-system,${NAMESPACE}`]);
-    for (const name of ['replica-a', 'replica-b']) {
-      const dashboardPort = await freePort();
-      dashboards.set(name, dashboardPort);
-      replicas.set(name, replica(name, await freePort(), dashboardPort, excluded));
-      await replicas.get(name)!.start(caPem);
-    }
-
-    function replica(name: string, port: number, dashboardPort: number, chartFlags: string[]): GapguardServer {
-      return new GapguardServer({
-        main: env().gapguard.options.main,
-        port,
-        certFile: pair.certFile,
-        keyFile: pair.keyFile,
-        kubeconfig,
-        policyFile,
-        logFile: join(env().workdir, `gapguard-${name}.log`),
-        extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s', '--report-owner-clusterrole', RELEASE, '--leader-lease', LEASE, '--dashboard-port', String(dashboardPort), ...chartFlags],
-        env: { POD_NAME: name },
-      });
-    }
-    restartExcluding = async (namespaces) => {
-      const flags = await chartAuditFlags(namespaces);
-      for (const [name, server] of replicas) {
-        if (!server.running) continue;
-        await server.stop();
-        const again = replica(name, server.options.port, dashboards.get(name)!, flags);
-        replicas.set(name, again);
-        await again.start(caPem);
-      }
-    };
+    await env().gapguard.configure({ backgroundAudit: true });
+    await ok(['wait', '--for=condition=established', '--timeout=60s', 'crd/policyreports.wgpolicyk8s.io', 'crd/clusterpolicyreports.wgpolicyk8s.io']);
   });
-  /** A `helm upgrade` that adds namespaces to webhook.excludedNamespaces: the running replicas restart with the chart's new flag. */
-  let restartExcluding: (namespaces: string[]) => Promise<void>;
 
   after(async () => {
     await browser?.close();
-    for (const server of replicas.values()) await server.stop();
+    dashboard?.close();
     for (const ns of [nsA, nsB, nsC]) if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    await kubectl(['-n', 'kube-system', 'delete', 'pod', 'reports-excluded', '--wait=false', '--ignore-not-found']);
-    if (rendered) await kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], rendered);
-    await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=false']);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const ns of alwaysExcluded) await kubectl(['-n', ns, 'delete', 'pod', 'reports-excluded', '--wait=false', '--ignore-not-found']);
+    // The suite's settings; the last test uninstalled the release.
+    const g = env().gapguard;
+    if (await g.installed()) await g.configure();
+    else await g.install();
   });
 
   it('writes one report per namespace, the Deployment reported once (not its ReplicaSet and Pods), and the rollout answer per Namespace', async () => {
@@ -189,8 +122,10 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
 
   it('only the lease holder writes; both replicas export the same bounded gauges', async () => {
     const leader = await eventually('a lease holder', holder);
-    expect([...replicas.keys()]).to.include(leader);
-    for (const name of replicas.keys()) {
+    const names = await replicaNames();
+    expect(names).to.have.length(2);
+    expect(names).to.include(leader);
+    for (const name of names) {
       const text = await metrics(name);
       expect(text, name).to.include(`gapguard_leader ${name === leader ? 1 : 0}`);
       expect(text).to.match(new RegExp(`gapguard_running_findings\\{namespace="${nsA}",gap="privileged"\\} [1-9]`));
@@ -200,7 +135,7 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
       for (const ns of alwaysExcluded) expect(text).not.to.include(`namespace="${ns}"`);
     }
     const writes = (name: string) => metrics(name).then((t) => Number(/gapguard_report_writes_total\{operation="apply",result="success"\} (\d+)/.exec(t)?.[1] ?? 0));
-    const follower = [...replicas.keys()].find((n) => n !== leader)!;
+    const follower = names.find((n) => n !== leader)!;
     expect(await writes(leader)).to.be.greaterThan(0);
     expect(await writes(follower)).to.equal(0);
   });
@@ -223,10 +158,9 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
 
   it('shows the dashboard in Chromium: the namespaces\' gaps and the ready-for-enforce answer', async () => {
     browser = await openBrowser();
-    const leader = (await holder())!;
-    const port = dashboards.get(leader)!;
+    dashboard = await env().gapguard.dashboard((await holder())!);
     const { page } = browser;
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${dashboard.url}/`);
     const headers = (await page.locator('thead tr').first().innerText()).split('\t').map((s) => s.trim());
     const rowA = (await page.getByRole('row', { name: new RegExp(`^${nsA}`) }).innerText()).split('\t').map((s) => s.trim());
     expect(rowA[headers.indexOf('mode')]).to.equal('audit');
@@ -240,7 +174,7 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     expect(section).to.include('spec.template.spec.containers[0].securityContext.privileged');
     await browser.screenshot('dashboard-namespace');
     // The clean namespace, reached from the keyboard.
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${dashboard.url}/`);
     await kubectl(['-n', nsB, 'delete', 'pod', 'loud', '--wait=false']);
     await eventually('namespace B ready again on the dashboard', async () => {
       await page.reload();
@@ -252,26 +186,27 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     await page.waitForURL(/\/namespaces\//);
     expect(await page.getByRole('region', { name: `Namespace ${nsB}` }).innerText()).to.include('Ready for enforce');
     await browser.screenshot('dashboard-ready');
-    expect(browser.requests.every((u) => u.startsWith(`http://127.0.0.1:${port}/`))).to.equal(true);
+    expect(browser.requests.every((u) => u.startsWith(`${dashboard!.url}/`))).to.equal(true);
   });
 
   it('judges again when the policy is reloaded, with no workload changed', async () => {
-    const original = readFileSync(policyFile, 'utf8');
+    const g = env().gapguard;
     const privilegedResult = async (): Promise<string | undefined> =>
       (await report(nsA))?.results.find((x) => x.rule === 'privileged/privileged-container' && x.resources[0]!.name === 'web')?.result;
     expect(await privilegedResult()).to.equal('fail');
-    const policy = (parse(original) ?? {}) as { gaps?: Record<string, unknown> };
-    writeFileSync(policyFile, stringify({ ...policy, gaps: { ...policy.gaps, privileged: { action: 'warn' } } }));
+    const servers = await g.instances();
+    await g.configure({ backgroundAudit: true, policy: { gaps: { privileged: { action: 'warn' } } } });
     await eventually('the privileged result a warning after the reload', async () => ((await privilegedResult()) === 'warn' ? true : undefined), 30_000);
-    writeFileSync(policyFile, original);
+    await g.configure({ backgroundAudit: true });
     await eventually('the privileged result a failure again', async () => ((await privilegedResult()) === 'fail' ? true : undefined), 30_000);
+    if (g.where === 'in-cluster') expect(await g.instances(), 'the same replicas: a reload, not a restart').to.deep.equal(servers);
   });
 
   it('moves the lease to the other replica within seconds when the leader is killed, and the new leader writes', async () => {
     const leader = (await holder())!;
-    const other = [...replicas.keys()].find((n) => n !== leader)!;
+    const other = (await replicaNames()).find((n) => n !== leader)!;
     const killedAt = Date.now();
-    await replicas.get(leader)!.kill();
+    await env().gapguard.kill(leader);
     await eventually('the other replica holding the lease', async () => ((await holder()) === other ? true : undefined), 30_000, 200);
     const seconds = (Date.now() - killedAt) / 1000;
     process.stderr.write(`      (lease taken over ${seconds.toFixed(1)} s after the leader was killed)\n`);
@@ -284,6 +219,16 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     expect(await metrics(other)).to.include('gapguard_leader 1');
   });
 
+  it('removes the report of a namespace added to webhook.excludedNamespaces', async () => {
+    expect(await report(nsC)).not.to.equal(undefined);
+    await env().gapguard.configure({ backgroundAudit: true, excludedNamespaces: [nsC] });
+    await eventually('namespace C report gone', async () => ((await report(nsC)) === undefined ? true : undefined), 30_000);
+    await eventually('namespace C gone from the cluster report', async () => {
+      const r = await clusterReport();
+      return r && !r.results.some((x) => x.resources[0]!.name === nsC) ? true : undefined;
+    });
+  });
+
   it('removes the report of a namespace labelled off, and of a namespace deleted', async () => {
     await setMode(nsA, 'off');
     await eventually('namespace A report gone', async () => ((await report(nsA)) === undefined ? true : undefined), 30_000);
@@ -294,21 +239,11 @@ describe('background audit: reports, leader election, metrics, dashboard', funct
     }, 60_000);
   });
 
-  it('removes the report of a namespace added to webhook.excludedNamespaces once the replicas run with the chart\'s new flag', async () => {
-    expect(await report(nsC)).not.to.equal(undefined);
-    await restartExcluding([nsC]);
-    await eventually('namespace C report gone', async () => ((await report(nsC)) === undefined ? true : undefined), 30_000);
-    await eventually('namespace C gone from the cluster report', async () => {
-      const r = await clusterReport();
-      return r && !r.results.some((x) => x.resources[0]!.name === nsC) ? true : undefined;
-    });
-  });
-
   it('leaves no report behind when gapguard goes away (its ClusterRole owns them)', async () => {
     await setMode(nsA, 'audit');
     await eventually('namespace A reported again', () => report(nsA), 30_000);
-    for (const server of replicas.values()) await server.stop();
-    await ok(['delete', 'clusterrole', RELEASE]);
+    await env().gapguard.uninstall();
+    expect((await kubectl(['get', 'clusterrole', RELEASE])).code, 'the ClusterRole uninstalled').to.not.equal(0);
     await eventually('every gapguard report garbage-collected', async () => {
       const out = await ok(['get', 'policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io', '-A', '-l', 'app.kubernetes.io/managed-by=gapguard', '-o', 'name']);
       return out.trim() === '' ? true : undefined;

@@ -1,16 +1,14 @@
-// Signature verification at admission in a real cluster: the suite's server is restarted with
-// registry lookups on and a signature requirement for images of a real docker-registry on
-// 127.0.0.1, where the real cosign signed one image and not another. kubectl apply of the signed
-// image's tag creates a Pod pinned to exactly the verified digest (the mutating webhook); the
-// unsigned one is refused with the requirement and how to sign (the validating webhook). The
-// original server is back for the other scenarios whatever happens.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Signature verification at admission in a real cluster: gapguard is reconfigured through the
+// chart with registry lookups on and a signature requirement (policy.gaps.unverified-image.signatures,
+// its public key mounted with signatures.mounts) for images of a real docker-registry, where the
+// real cosign signed one image and not another. kubectl apply of the signed image's tag creates a
+// Pod pinned to exactly the verified digest (the mutating webhook); the unsigned one is refused with
+// the requirement and how to sign (the validating webhook). The suite's settings are back for the
+// other scenarios whatever happens.
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { parseDocument } from 'yaml';
 import { startRegistry, type RunningRegistry } from '../test/registry/registry-server.js';
 import { cosign, cosignKey, Workdir } from '../test/signatures/sigstore-fixtures.js';
-import { GapguardServer } from './support/gapguard.js';
 import { apply, createNamespace, exists, getJson } from './support/kube.js';
 import { pod } from './support/objects.js';
 import { env } from './support/suite.js';
@@ -19,38 +17,32 @@ describe('signature verification at admission (real cosign signatures, real dock
   this.timeout(300_000);
   let reg: RunningRegistry;
   let work: Workdir;
-  let server: GapguardServer | undefined;
   let ns: string;
   let digest: string;
-  const stopOnExit = () => server?.killNow();
 
   before(async function () {
+    const g = env().gapguard;
     work = new Workdir();
-    reg = await startRegistry();
+    reg = await startRegistry({ kind: 'none' }, g.registryAddress);
     const caFile = work.file('registry-ca.crt', reg.ca);
     const key = await cosignKey(work, 'e2e', 'ecdsa');
     digest = await reg.push('e2e/signed', '1.0', { created: new Date().toISOString() });
     await reg.push('e2e/unsigned', '1.0', { created: new Date().toISOString() });
     await cosign(['sign', '--yes', '--use-signing-config=false', '--tlog-upload=false', '--key', key.privateKey, `${reg.host}/e2e/signed@${digest}`], caFile);
 
-    // The chart's policy with one signature requirement added.
-    const original = env().gapguard.options;
-    const policy = parseDocument(readFileSync(original.policyFile, 'utf8'));
-    policy.setIn(['gaps', 'unverified-image', 'signatures'], [{ name: 'e2e', images: [`${reg.host}/e2e/*`], transparencyLog: false, keys: [{ file: key.publicKeyFile }] }]);
-    const policyFile = join(work.dir, 'policy.yaml');
-    writeFileSync(policyFile, policy.toString());
-
-    await env().gapguard.stop();
-    server = new GapguardServer({ ...original, policyFile, extraArgs: ['--resolve-images', '--registry-ca', caFile, '--image-lookup-budget', '3500'] });
-    process.once('exit', stopOnExit);
-    await server.start(env().servingCaPem);
+    // The chart's policy with one signature requirement added; a longer lookup budget (signatures
+    // are fetched too), so longer webhook timeouts, as the chart requires.
+    await g.configure({
+      policy: { gaps: { 'unverified-image': { signatures: [{ name: 'e2e', images: [`${reg.host}/e2e/*`], transparencyLog: false, keys: [{ file: g.keyPath('e2e-keys', 'cosign.pub') }] }] } } },
+      imageLookups: { caPem: reg.ca, budgetMs: 3500 },
+      timeoutSeconds: { enforce: 5, audit: 5 },
+      keys: { name: 'e2e-keys', files: { 'cosign.pub': readFileSync(key.publicKeyFile, 'utf8') } },
+    });
     ns = await createNamespace('signatures', 'enforce');
   });
 
   after(async function () {
-    await server?.stop();
-    process.removeListener('exit', stopOnExit);
-    await env().gapguard.start(env().servingCaPem);
+    await env().gapguard.configure();
     await reg?.stop();
     work?.remove();
   });

@@ -29,7 +29,7 @@ import { https } from '../../e2e/support/https-get.js';
 import { createNamespace, eventually } from '../../e2e/support/kube.js';
 import { pod } from '../../e2e/support/objects.js';
 import { chartDir, repoRoot } from '../../e2e/support/paths.js';
-import { env, helm, kubectl, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
+import { env, helm, kubectl, processGapguard, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
 
 const OBJECTS = Number(process.env.OBJECTS ?? 5000);
 const NAMESPACES = 10;
@@ -55,7 +55,7 @@ function rssKiB(pid: number): number {
 
 /** One unlabelled sample of a server's /metrics. */
 async function metric(server: GapguardServer, ca: string, name: string): Promise<number> {
-  const { body } = await https(server.options.port, '/metrics', ca);
+  const { body } = await https({ host: '127.0.0.1', port: server.options.port }, '/metrics', ca);
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
   if (!m) throw new Error(`no ${name} in /metrics`);
   return Number(m[1]);
@@ -139,8 +139,10 @@ async function load(port: number, ca: string, body: Buffer): Promise<number[]> {
 
 async function main(): Promise<void> {
   if (!gc) throw new Error('run with node --expose-gc');
-  await setUp({ auditLog: false });
+  // Out of the cluster: the bench runs servers with and without the audit as processes beside it.
+  await setUp({ auditLog: false, inCluster: false });
   const e = env();
+  const g = processGapguard();
   const out: string[] = [];
   const say = (line: string): void => {
     process.stderr.write(`bench: ${line}\n`);
@@ -161,13 +163,13 @@ async function main(): Promise<void> {
   await ok(['apply', '-f', '-'], crds.stdout);
   await ok(['wait', '--for=condition=established', 'crd/policyreports.wgpolicyk8s.io', 'crd/clusterpolicyreports.wgpolicyk8s.io']);
   const servers: Record<'without' | 'with', GapguardServer> = {
-    without: new GapguardServer({ ...e.gapguard.options, port: await freePort(), logFile: join(e.workdir, 'bench-without.log') }),
-    with: new GapguardServer({ ...e.gapguard.options, port: await freePort(), logFile: join(e.workdir, 'bench-with.log'), extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s'] }),
+    without: new GapguardServer({ ...g.server.options, port: await freePort(), logFile: join(e.workdir, 'bench-without.log') }),
+    with: new GapguardServer({ ...g.server.options, port: await freePort(), logFile: join(e.workdir, 'bench-with.log'), extraArgs: ['--background-audit', '--reports', 'wgpolicyk8s'] }),
   };
   started.push(servers.without, servers.with);
-  await servers.without.start(e.servingCaPem);
+  await servers.without.start(g.caPem);
   begun = performance.now();
-  await servers.with.start(e.servingCaPem);
+  await servers.with.start(g.caPem);
   const perNamespace = Math.ceil(OBJECTS / NAMESPACES);
   await eventually(
     'every namespace report counting every Pod',
@@ -196,7 +198,7 @@ async function main(): Promise<void> {
   const rss = { without: rssKiB(servers.without.pid!), with: rssKiB(servers.with.pid!) };
   say(`resident memory: without the audit ${(rss.without / 1024).toFixed(0)} MiB, with it ${(rss.with / 1024).toFixed(0)} MiB (+${((rss.with - rss.without) / 1024).toFixed(0)} MiB, ${((rss.with - rss.without) / 1024 / (OBJECTS / 1000)).toFixed(1)} MiB per 1,000 Pods, runtime and caches included)`);
   for (const which of ['without', 'with'] as const) {
-    const m = async (name: string) => MiB(await metric(servers[which], e.servingCaPem, name));
+    const m = async (name: string) => MiB(await metric(servers[which], g.caPem, name));
     say(`${which} the audit: heap used ${await m('nodejs_heap_size_used_bytes')} MiB of ${await m('nodejs_heap_size_total_bytes')} MiB, external ${await m('nodejs_external_memory_bytes')} MiB, resident ${await m('process_resident_memory_bytes')} MiB`);
   }
 
@@ -219,9 +221,9 @@ async function main(): Promise<void> {
   const LAG = 'nodejs_eventloop_lag_max_seconds';
   for (let round = 0; round < ROUNDS; round++) {
     for (const which of ['without', 'with'] as const) {
-      await metric(servers[which], e.servingCaPem, LAG);
-      const l = await load(servers[which].options.port, e.servingCaPem, body);
-      const lag = (await metric(servers[which], e.servingCaPem, LAG)) * 1000;
+      await metric(servers[which], g.caPem, LAG);
+      const l = await load(servers[which].options.port, g.caPem, body);
+      const lag = (await metric(servers[which], g.caPem, LAG)) * 1000;
       p99[which].push(percentile(l, 99));
       p50[which].push(percentile(l, 50));
       loopMax[which].push(lag);

@@ -15,7 +15,7 @@ import { freePort, sleep } from '../../e2e/support/gapguard.js';
 import { createNamespace } from '../../e2e/support/kube.js';
 import { pod } from '../../e2e/support/objects.js';
 import { chartDir, repoRoot } from '../../e2e/support/paths.js';
-import { env, helm, installChart, kubectl, RELEASE, RELEASE_NAMESPACE, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
+import { applyRelease, env, helm, kubectl, processGapguard, RELEASE, RELEASE_NAMESPACE, setUp, tearDown, tearDownNow } from '../../e2e/support/suite.js';
 
 const PODS = Number(process.env.PODS ?? 1000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
@@ -75,8 +75,9 @@ async function setTarget(wanted: Target, noopUrls: Record<Noop, string>): Promis
     const r = await helm(['uninstall', RELEASE, '-n', RELEASE_NAMESPACE, '--wait']);
     if (r.code !== 0) throw new Error(`helm uninstall: ${r.stderr}`);
   } else {
-    if (!(await chartInstalled())) await installChart(env().servingCaPem);
-    const url = wanted === 'gapguard' ? env().webhookUrl : noopUrls[wanted];
+    const g = processGapguard();
+    if (!(await chartInstalled())) await applyRelease('install', g.chartValues(), ['--namespace', RELEASE_NAMESPACE, '--create-namespace']);
+    const url = wanted === 'gapguard' ? g.webhookUrl : noopUrls[wanted];
     const r = await helm(['upgrade', RELEASE, chartDir, '-n', RELEASE_NAMESPACE, '--reuse-values', '--set', `webhook.url=${url}`]);
     if (r.code !== 0) throw new Error(`helm upgrade: ${r.stderr}`);
   }
@@ -87,14 +88,16 @@ async function setTarget(wanted: Target, noopUrls: Record<Noop, string>): Promis
 
 async function main(): Promise<void> {
   const started = Date.now();
-  await setUp({ auditLog: false });
+  // Out of the cluster: the bench compares the server's process with no-op ones beside it.
+  await setUp({ auditLog: false, inCluster: false });
   const e = env();
+  const g = processGapguard();
   // The no-op webhooks serve with gapguard's certificate, so the same CA bundle trusts them.
   const noopUrls = {} as Record<Noop, string>;
   const noopPids = {} as Record<Noop, number>;
   for (const noop of NOOPS) {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/webhook/noop-servers.js'), NOOP_KIND[noop], String(port), join(e.certDir, 'serving.crt'), join(e.certDir, 'serving.key')], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/bench/webhook/noop-servers.js'), NOOP_KIND[noop], String(port), g.server.options.certFile, g.server.options.keyFile], { stdio: 'ignore' });
     const previous = stopNoops;
     stopNoops = () => {
       previous();
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
   const wall = Object.fromEntries(MODES.map((m) => [m, 0])) as Record<Mode, number>;
   // Where the CPU goes, per Pod: on a small machine every process here competes for the same cores.
   const pidOf = (name: string): number => Number(readFileSync(join(e.workdir, 'cluster', `${name}.pid`), 'utf8'));
-  const processes: Record<string, number> = { 'kube-apiserver': pidOf('kube-apiserver'), etcd: pidOf('etcd'), gapguard: e.gapguard.pid!, ...noopPids, 'load generator': process.pid };
+  const processes: Record<string, number> = { 'kube-apiserver': pidOf('kube-apiserver'), etcd: pidOf('etcd'), gapguard: g.server.pid!, ...noopPids, 'load generator': process.pid };
   const cpu = Object.fromEntries(MODES.map((m) => [m, {}])) as Record<Mode, Record<string, number>>;
   const perRound = Math.ceil(PODS / ROUNDS);
 
@@ -174,10 +177,10 @@ async function main(): Promise<void> {
 }
 
 async function fetchMetrics(): Promise<string> {
-  const e = env();
+  const g = processGapguard();
   const { request } = await import('node:https');
   const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: e.gapguard.options.port, path: '/metrics', ca: e.servingCaPem }, (res) => {
+    const req = request({ host: '127.0.0.1', port: g.server.options.port, path: '/metrics', ca: g.caPem }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve(body));

@@ -278,6 +278,9 @@ clusterDomain: cluster.local
 resolvConf: ""
 podLogsDir: $nd/pod-logs
 serializeImagePulls: false
+# A mounted ConfigMap or Secret changes in a Pod at the Pod's next sync: every syncFrequency (1m by
+# default). 5 s lets a policy or certificate change reach gapguard's replicas within seconds.
+syncFrequency: 5s
 registerWithTaints:
   - { key: gapguard.io/e2e-node, value: "true", effect: NoSchedule }
 # Plenty of disk and memory, and no image garbage collection during a run.

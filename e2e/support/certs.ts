@@ -1,6 +1,6 @@
 // Certificates for the gapguard server, made with openssl (which cluster-up.sh needs anyway): a CA
-// made for the test and a serving certificate for 127.0.0.1 signed by it, since the kube-apiserver
-// reaches the webhook by URL and checks the IP SAN.
+// made for the test and a serving certificate signed by it, for the names the kube-apiserver
+// checks: the IP of the URL it calls, or the Service's DNS name.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOk } from './run.js';
@@ -25,13 +25,16 @@ export async function makeCa(dir: string, name: string): Promise<CertificateAuth
   return ca;
 }
 
-/** A serving certificate for IP 127.0.0.1, written as <name>.crt and <name>.key in dir. */
-export async function makeServingPair(dir: string, name: string, ca: CertificateAuthority): Promise<ServingPair> {
+/**
+ * A serving certificate written as <name>.crt and <name>.key in dir, for the given subjectAltName
+ * entries (IP:127.0.0.1 for a server the apiserver reaches by URL; a Service's DNS names).
+ */
+export async function makeServingPair(dir: string, name: string, ca: CertificateAuthority, altNames: readonly string[] = ['IP:127.0.0.1']): Promise<ServingPair> {
   const pair = { certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
-  writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n');
-  await runOk('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', pair.keyFile, '-out', csr, '-subj', '/CN=127.0.0.1']);
+  writeFileSync(ext, `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames.join(',')}\n`);
+  await runOk('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', pair.keyFile, '-out', csr, '-subj', `/CN=${altNames[0]!.replace(/^[A-Z]+:/, '')}`]);
   await runOk('openssl', [
     'x509', '-req', '-sha256', '-days', '2', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile,
     '-set_serial', `0x${Date.now().toString(16)}`, '-out', pair.certFile, '-extfile', ext,

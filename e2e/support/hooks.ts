@@ -1,9 +1,9 @@
-// Mocha global fixtures (e2e/.mocharc.json requires this file): one cluster and one gapguard server
-// for the whole run, torn down after it, also when the setup fails or the run is interrupted.
+// Mocha global fixtures (e2e/.mocharc.json requires this file): one cluster and one gapguard under
+// test for the whole run, torn down after it, also when the setup fails or the run is interrupted.
 import { setUp, tearDown, tearDownNow } from './suite.js';
 
 function onSignal(signal: NodeJS.Signals): void {
-  process.stderr.write(`\ne2e: ${signal}: tearing down the cluster and the server\n`);
+  process.stderr.write(`\ne2e: ${signal}: tearing down the cluster and gapguard\n`);
   tearDownNow();
   process.exit(signal === 'SIGINT' ? 130 : 143);
 }

@@ -1,18 +1,21 @@
-// The suite's one cluster and one gapguard server, set up once for all scenario files (global
-// setup in hooks.ts) and always torn down: the control plane from e2e/scripts, the server as a
-// child process, the chart installed with helm and the out-of-cluster URL.
+// The suite's one cluster and one gapguard under test, set up once for all scenario files (global
+// setup in hooks.ts) and always torn down: the control plane from e2e/scripts, and gapguard
+// installed by its chart, in the cluster from its own image when the node runs (in-cluster.ts),
+// else as a child process the chart's webhooks point at (gapguard.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCa, makeServingPair } from './certs.js';
-import { freePort, GapguardServer } from './gapguard.js';
+import { freePort, ProcessGapguard } from './gapguard.js';
+import { buildImage, InClusterGapguard, pushImage } from './in-cluster.js';
 import { chartDir, repoRoot, scriptsDir } from './paths.js';
 import { run, runOk, type RunResult } from './run.js';
+import type { GapguardUnderTest } from './under-test.js';
 
-export const RELEASE = 'gapguard';
-/** The release namespace, which the chart always leaves out of the webhooks. */
-export const RELEASE_NAMESPACE = 'gapguard-system';
+import { RELEASE, RELEASE_NAMESPACE } from './release.js';
+
+export { RELEASE, RELEASE_NAMESPACE };
 
 export interface Env {
   workdir: string;
@@ -22,12 +25,9 @@ export interface Env {
   apiServerCaFile: string;
   token: string;
   auditLog: string;
-  gapguard: GapguardServer;
-  /** The webhook URL the chart points both configurations at. */
-  webhookUrl: string;
-  /** The CA(s) the server's current certificate chains to, PEM. */
-  servingCaPem: string;
-  /** Where certificates are made; the server's serving pair is serving.crt/serving.key in it. */
+  /** The gapguard under test: in the cluster, or the out-of-cluster process. */
+  gapguard: GapguardUnderTest;
+  /** Where certificates are made. */
   certDir: string;
   /** The real node (kubelet, containerd, kube-proxy, CoreDNS, scheduler), unless it is switched off. */
   node?: NodeEnv;
@@ -50,6 +50,11 @@ export function nodeWanted(): boolean {
   return process.env.GAPGUARD_E2E_NODE !== '0' && process.getuid?.() === 0;
 }
 
+/** gapguard runs in the cluster whenever the node does, unless GAPGUARD_E2E_INCLUSTER=0. */
+export function inClusterWanted(): boolean {
+  return nodeWanted() && process.env.GAPGUARD_E2E_INCLUSTER !== '0';
+}
+
 let current: Env | undefined;
 let workdir: string | undefined;
 let clusterStarted = false;
@@ -61,7 +66,7 @@ export function env(): Env {
   return current;
 }
 
-function toolEnv(): NodeJS.ProcessEnv {
+export function toolEnv(): NodeJS.ProcessEnv {
   const e = env();
   // helm keeps its caches in the workdir, so the suite writes nothing under $HOME but the binaries.
   return { ...process.env, KUBECONFIG: e.kubeconfig, HELM_CACHE_HOME: join(e.workdir, 'helm/cache'), HELM_CONFIG_HOME: join(e.workdir, 'helm/config'), HELM_DATA_HOME: join(e.workdir, 'helm/data') };
@@ -75,18 +80,41 @@ export function helm(args: readonly string[]): Promise<RunResult> {
   return run(join(env().bin, 'helm'), args, { env: toolEnv(), timeoutMs: 120_000 });
 }
 
-/** helm install of the chart with the out-of-cluster URL, trusting caBundlePem. */
-export async function installChart(caBundlePem: string): Promise<void> {
-  const e = env();
-  const r = await helm(['install', RELEASE, chartDir, '--namespace', RELEASE_NAMESPACE, '--create-namespace', '--set', 'server.enabled=false', '--set', `webhook.url=${e.webhookUrl}`, '--set', `webhook.caBundle=${Buffer.from(caBundlePem).toString('base64')}`]);
-  if (r.code !== 0) throw new Error(`helm install failed:\n${r.stderr}${r.stdout}`);
+let valuesFiles = 0;
+
+/**
+ * helm install or upgrade of the suite's release with exactly these values files (merged in order,
+ * over the chart's defaults; nothing reused from the release before).
+ */
+export async function applyRelease(verb: 'install' | 'upgrade', values: Record<string, unknown>[], args: string[]): Promise<void> {
+  const files = values.map((v) => {
+    const file = join(env().workdir, `values-${++valuesFiles}.json`);
+    writeFileSync(file, JSON.stringify(v));
+    return file;
+  });
+  const r = await helm([verb, RELEASE, chartDir, ...files.flatMap((f) => ['-f', f]), ...args]);
+  if (r.code !== 0) throw new Error(`helm ${verb} failed:\n${r.stderr}${r.stdout}`);
 }
 
-/** The policy the chart renders for the server, read back from the ConfigMap helm created. */
-async function writeChartPolicy(file: string): Promise<void> {
-  const r = await kubectl(['-n', RELEASE_NAMESPACE, 'get', 'configmap', `${RELEASE}-policy`, '-o', 'jsonpath={.data.policy\\.yaml}']);
-  if (r.code !== 0 || !r.stdout.trim()) throw new Error(`cannot read the chart's policy ConfigMap: ${r.stderr}`);
-  writeFileSync(file, r.stdout);
+/**
+ * Waits until every webhook of both configurations carries the bundle (base64), then lets the
+ * apiserver catch up: it reads webhook configurations through its own informer, which no API
+ * reports on; its watch delivers within milliseconds, so a short pause is enough.
+ */
+export async function expectCaBundle(base64: string): Promise<void> {
+  for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+    const got = await kubectl(['get', kind, RELEASE, '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']);
+    const bundles = got.stdout.split(' ');
+    if (bundles.length !== (kind === 'validatingwebhookconfiguration' ? 2 : 1) || bundles.some((b) => b !== base64)) throw new Error(`${kind} ${RELEASE} does not carry the new caBundle`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+}
+
+/** The out-of-cluster gapguard, for what only a local process allows (the benches' pids and ports). */
+export function processGapguard(): ProcessGapguard {
+  const g = env().gapguard;
+  if (!(g instanceof ProcessGapguard)) throw new Error('this needs gapguard out of the cluster: set GAPGUARD_E2E_INCLUSTER=0');
+  return g;
 }
 
 function hostState(): string {
@@ -126,6 +154,8 @@ function snapshotServer(dir: string): string {
 export interface SetUpOptions {
   /** Write the apiserver's audit log (the scenarios read audit annotations from it). Default true. */
   auditLog?: boolean;
+  /** gapguard in the cluster (needs the node); default inClusterWanted(). */
+  inCluster?: boolean;
 }
 
 export async function setUp(options: SetUpOptions = {}): Promise<void> {
@@ -145,11 +175,15 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
   const auditPolicy = join(workdir, 'audit-policy.yaml');
   writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n    resources:\n      - group: ""\n        resources: [pods, pods/ephemeralcontainers]\n      - group: apps\n      - group: batch\n  - level: None\n');
   const withNode = nodeWanted();
+  const inCluster = withNode && (options.inCluster ?? inClusterWanted());
   if (withNode) {
     // A run killed before its teardown left its node behind: clean it up before looking at the host.
     await runOk(join(scriptsDir, 'node-down.sh'), ['--stale'], { timeoutMs: 5 * 60_000 });
     hostBefore = hostState();
   }
+  // The image builds while the cluster starts (it is pushed to the node's registry once that runs).
+  const imageBuilt = inCluster ? buildImage() : undefined;
+  imageBuilt?.catch(() => undefined);
   clusterStarted = true;
   const auditArgs = options.auditLog === false ? '' : `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}`;
   await runOk(join(scriptsDir, 'cluster-up.sh'), [clusterDir], {
@@ -158,13 +192,28 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
   });
   const vars = readClusterEnv(join(clusterDir, 'cluster.env'));
   const nodeVars = withNode ? readClusterEnv(join(clusterDir, 'node.env')) : undefined;
+  const node = nodeVars && {
+    name: nodeVars.GAPGUARD_E2E_NODE_NAME!,
+    ip: nodeVars.GAPGUARD_E2E_NODE_IP!,
+    taintKey: nodeVars.GAPGUARD_E2E_NODE_TAINT!,
+    registry: nodeVars.GAPGUARD_E2E_REGISTRY!,
+    pauseImage: nodeVars.GAPGUARD_E2E_PAUSE_IMAGE!,
+  };
 
   const certDir = join(workdir, 'certs');
   mkdirSync(certDir);
-  const ca = await makeCa(certDir, 'ca-1');
-  const serving = await makeServingPair(certDir, 'serving', ca);
-  const port = await freePort();
-  const main = snapshotServer(join(workdir, 'app'));
+  let gapguard: GapguardUnderTest;
+  if (inCluster) {
+    const image = await pushImage(bin, node!.registry, await imageBuilt!);
+    log(`image ${image.repository}@${image.digest} built and pushed, ${((Date.now() - started) / 1000).toFixed(1)} s after the start`);
+    gapguard = new InClusterGapguard(image, node!.taintKey, node!.ip);
+  } else {
+    const ca = await makeCa(certDir, 'ca-1');
+    const serving = await makeServingPair(certDir, 'serving', ca);
+    const main = snapshotServer(join(workdir, 'app'));
+    const options = { main, port: await freePort(), certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') };
+    gapguard = new ProcessGapguard(options, readFileSync(ca.certFile, 'utf8'), workdir);
+  }
   current = {
     workdir,
     bin,
@@ -173,24 +222,14 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
     apiServerCaFile: vars.GAPGUARD_E2E_CA_FILE!,
     token: vars.GAPGUARD_E2E_TOKEN!,
     auditLog,
-    webhookUrl: `https://127.0.0.1:${port}`,
-    servingCaPem: readFileSync(ca.certFile, 'utf8'),
     certDir,
-    gapguard: new GapguardServer({ main, port, certFile: serving.certFile, keyFile: serving.keyFile, kubeconfig: vars.KUBECONFIG!, policyFile: join(workdir, 'policy.yaml'), logFile: join(workdir, 'gapguard.log') }),
-    node: nodeVars && {
-      name: nodeVars.GAPGUARD_E2E_NODE_NAME!,
-      ip: nodeVars.GAPGUARD_E2E_NODE_IP!,
-      taintKey: nodeVars.GAPGUARD_E2E_NODE_TAINT!,
-      registry: nodeVars.GAPGUARD_E2E_REGISTRY!,
-      pauseImage: nodeVars.GAPGUARD_E2E_PAUSE_IMAGE!,
-    },
+    gapguard,
+    node,
   };
-  // Installed before the server starts so that the server runs the policy the chart renders; the
-  // only namespaces that exist yet are the chart's (excluded) and the default ones (audit, fail open).
-  await installChart(current.servingCaPem);
-  await writeChartPolicy(current.gapguard.options.policyFile);
-  await current.gapguard.start(current.servingCaPem);
-  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: apiserver ${current.apiServer}, gapguard ${current.webhookUrl} (pid ${current.gapguard.pid})`);
+  // The only namespaces that exist yet are the chart's (excluded) and the default ones (audit, fail open).
+  await gapguard.install();
+  const replicas = (await gapguard.replicas()).map((r) => `${r.name} ${r.target.host}:${r.target.port}`);
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: apiserver ${current.apiServer}, gapguard ${gapguard.where}: ${replicas.join(', ')}`);
 }
 
 /**
@@ -198,7 +237,7 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
  * the node started: iptables, mounts, links, network namespaces, sysctls, cgroups, host paths.
  */
 export async function tearDown(): Promise<void> {
-  if (current) await current.gapguard.stop();
+  if (current) await current.gapguard.shutdown();
   let downFailed = '';
   if (workdir && clusterStarted) {
     const down = await run(join(scriptsDir, 'cluster-down.sh'), [join(workdir, 'cluster')]);
@@ -250,6 +289,12 @@ function finish(): void {
   for (const from of [dir, join(dir, 'cluster'), join(dir, 'cluster/node')]) {
     if (!existsSync(from)) continue;
     for (const f of readdirSync(from)) if (f.endsWith('.log') || f === 'policy.yaml') cpSync(join(from, f), join(kept, f));
+  }
+  // The in-cluster replicas' logs as the kubelet kept them: pod-logs/<namespace>_<pod>_<uid>/<container>/<n>.log.
+  const podLogs = join(dir, 'cluster/node/pod-logs');
+  for (const pod of existsSync(podLogs) ? readdirSync(podLogs).filter((d) => d.startsWith(`${RELEASE_NAMESPACE}_`)) : []) {
+    const container = join(podLogs, pod, 'gapguard');
+    for (const f of existsSync(container) ? readdirSync(container) : []) cpSync(join(container, f), join(kept, `gapguard-${pod.split('_')[1]}-${f}`));
   }
   // Never delete through a mount that the node's teardown could not undo (it said so).
   const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4]?.startsWith(`${dir}/`));

@@ -1,4 +1,5 @@
-// A real OCI registry for tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1, over
+// A real OCI registry for tests: Debian's docker-registry (distribution 2.8) on 127.0.0.1 (or another
+// local address, for servers in Pods to reach), over
 // HTTPS with a CA made by openssl for the run, optionally behind htpasswd basic auth or the token
 // flow of the distribution spec, plus a way to
 // push images (config, layer, manifest, index) through the registry's own HTTP API.
@@ -54,11 +55,11 @@ function digestOf(body: Buffer): string {
   return 'sha256:' + createHash('sha256').update(body).digest('hex');
 }
 
-function makeCertificates(dir: string): void {
+function makeCertificates(dir: string, address: string): void {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=gapguard test CA', '-keyout', 'ca.key', '-out', 'ca.crt']);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'tls.key', '-out', 'tls.csr']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${address}`, '-keyout', 'tls.key', '-out', 'tls.csr']);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${address},DNS:localhost\n`);
   run(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'tls.crt']);
 }
 
@@ -98,9 +99,10 @@ async function startTokenService(dir: string): Promise<{ realm: string; close():
   return { realm: `http://127.0.0.1:${port}/token`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<RunningRegistry> {
+/** `address`: a local IP address to listen on, for clients outside the host's loopback (Pods). */
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, address = '127.0.0.1'): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'gapguard-registry-'));
-  makeCertificates(dir);
+  makeCertificates(dir, address);
   const port = await freePort();
   const tokens = auth.kind === 'token' ? await startTokenService(dir) : undefined;
   const authBlock =
@@ -113,13 +115,13 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   writeFileSync(
     join(dir, 'config.yml'),
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n` +
-      `http:\n  addr: 127.0.0.1:${port}\n  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\n${authBlock}`,
+      `http:\n  addr: ${address}:${port}\n  tls:\n    certificate: ${join(dir, 'tls.crt')}\n    key: ${join(dir, 'tls.key')}\n${authBlock}`,
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
   const basic = auth.kind === 'basic' ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
 
   const call = (method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) =>
