@@ -16,7 +16,7 @@ import { hostContainer } from './node.js';
 import { repoRoot } from './paths.js';
 import { runOk } from './run.js';
 import { RELEASE, RELEASE_NAMESPACE } from './release.js';
-import { applyRelease, env, expectCaBundle, helm, kubectl, toolEnv } from './suite.js';
+import { applyRelease, env, expectCaBundle, helm, kubectl, log, toolEnv } from './suite.js';
 import { DASHBOARD_PORT, DEFAULT_BUDGET_MS, sharedValues, type GapguardUnderTest, type Replica, type Settings } from './under-test.js';
 
 /** The chart's replicaCount. */
@@ -140,7 +140,7 @@ export class InClusterGapguard implements GapguardUnderTest {
    * change rolls no Pod (the server reloads the mounted file): it arrives with the kubelet's next
    * sync of the Pod (syncFrequency, 5 s on the suite's node; a minute by default).
    */
-  private async settle(): Promise<void> {
+  private async settle(what: string, started: number): Promise<void> {
     const hash = await this.policyHash();
     await waitReplicas(REPLICAS);
     await eventually(`every replica synced with policy ${hash}`, async () => {
@@ -150,6 +150,8 @@ export class InClusterGapguard implements GapguardUnderTest {
       }
       return true;
     }, 120_000, 500);
+    // What a change costs in the cluster (e2e/README.md has the figures).
+    log(`gapguard ${what} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
   private async readCaPem(): Promise<void> {
@@ -159,11 +161,12 @@ export class InClusterGapguard implements GapguardUnderTest {
   }
 
   async install(): Promise<void> {
+    const started = Date.now();
     this.settings = {};
     this.tls = { mode: 'generate' };
     await applyRelease('install', this.values(), ['--namespace', RELEASE_NAMESPACE, '--create-namespace', '--wait', '--timeout', '5m']);
     await this.readCaPem();
-    await this.settle();
+    await this.settle('installed', started);
   }
 
   async uninstall(): Promise<void> {
@@ -177,11 +180,12 @@ export class InClusterGapguard implements GapguardUnderTest {
   }
 
   async configure(settings: Settings = {}): Promise<void> {
+    const started = Date.now();
     if (settings.imageLookups) await configMap(REGISTRY_CA, { 'ca.crt': settings.imageLookups.caPem });
     if (settings.keys) await configMap(`e2e-keys-${settings.keys.name}`, settings.keys.files);
     this.settings = settings;
     await applyRelease('upgrade', this.values(), ['--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '5m']);
-    await this.settle();
+    await this.settle(`configured (${Object.keys(settings).join(', ') || 'the suite\'s settings'})`, started);
   }
 
   /** Scaled to 0: every replica drains and goes, as when a node with all of them fails or is drained. */
@@ -192,9 +196,10 @@ export class InClusterGapguard implements GapguardUnderTest {
   }
 
   async start(): Promise<void> {
+    const started = Date.now();
     const r = await kubectl(['-n', RELEASE_NAMESPACE, 'scale', `deployment/${RELEASE}`, `--replicas=${REPLICAS}`]);
     if (r.code !== 0) throw new Error(`cannot scale gapguard up: ${r.stderr}`);
-    await this.settle();
+    await this.settle('started', started);
   }
 
   async replicas(): Promise<Replica[]> {
@@ -249,6 +254,7 @@ export class InClusterGapguard implements GapguardUnderTest {
    * to a Secret holding that same pair (a rollout: call it before any load that must see no failure).
    */
   async trust(bundlePem: string): Promise<void> {
+    const started = Date.now();
     if (this.tls.mode === 'generate') {
       const pair = await getJson(RELEASE_NAMESPACE, 'secret', `${RELEASE}-tls`);
       await servingSecret(pair.data['tls.crt'], pair.data['tls.key']);
@@ -256,7 +262,7 @@ export class InClusterGapguard implements GapguardUnderTest {
     const caBundle = Buffer.from(bundlePem).toString('base64');
     this.tls = { mode: 'secret', secret: { name: SERVING_SECRET, caBundle } };
     await applyRelease('upgrade', this.values(), ['--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '5m']);
-    await this.settle();
+    await this.settle('made to trust a new CA bundle', started);
     await expectCaBundle(caBundle);
   }
 

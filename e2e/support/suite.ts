@@ -137,7 +137,7 @@ function readClusterEnv(file: string): Record<string, string> {
   return vars;
 }
 
-function log(message: string): void {
+export function log(message: string): void {
   process.stderr.write(`e2e: ${message}\n`);
 }
 
