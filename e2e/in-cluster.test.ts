@@ -15,8 +15,9 @@ import { env, kubectl, RELEASE, RELEASE_NAMESPACE } from './support/suite.js';
 
 const NAMESPACE = RELEASE_NAMESPACE;
 
+// latest: refused in enforce whether or not registry lookups are on (the suite runs with them off).
 const tagged = (s: PodSpec): void => {
-  s.containers[0].image = 'nginx:1.27';
+  s.containers[0].image = 'nginx:latest';
 };
 
 /** /readyz of one replica, through the apiserver's proxy to the Pod (the way an operator could look). */
@@ -75,7 +76,7 @@ describe('gapguard in the cluster (its image, its chart, the real node)', functi
       const c = await getJson('', kind, RELEASE);
       for (const w of c.webhooks) expect(w.clientConfig.service).to.include({ name: RELEASE, namespace: NAMESPACE });
     }
-    const refused = await apply(enforce, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tagged' }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+    const refused = await apply(enforce, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tagged' }, spec: { containers: [{ name: 'app', image: 'nginx:latest' }] } });
     expect(refused.code).to.not.equal(0);
     expect(refused.stderr).to.include('admission webhook "enforce.validate.gapguard.io" denied the request');
     expect(refused.stderr).to.include('unverified-image/not-pinned');
