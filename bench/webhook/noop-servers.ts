@@ -5,12 +5,13 @@
 //   https-uid: the same, echoing the request's uid found by a regex, as the kube-apiserver needs
 //              (the floor of a webhook behind a real apiserver: TLS and HTTP, no JSON parse);
 //   express:   Express 5 with express.json(), the way a webhook is usually written.
-// Usage: node noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE
+// Usage: node noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE [HOST]
+// HOST is 127.0.0.1 unless given (bench/startup runs it in a Pod, reached through a Service: 0.0.0.0).
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerOptions } from 'node:https';
 import express from 'express';
 
-const [kind, port, certFile, keyFile] = process.argv.slice(2);
+const [kind, port, certFile, keyFile, host = '127.0.0.1'] = process.argv.slice(2);
 const tls: ServerOptions = { cert: readFileSync(certFile!), key: readFileSync(keyFile!), minVersion: 'TLSv1.2' };
 const allow = (uid: unknown) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
 
@@ -28,15 +29,15 @@ if (kind === 'https' || kind === 'https-json' || kind === 'https-uid') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
     });
-  }).listen(Number(port), '127.0.0.1');
+  }).listen(Number(port), host);
 } else if (kind === 'express') {
   const app = express();
   // Any path: the end-to-end benchmark points both webhook configurations (/mutate, /validate) here.
   app.post('/{*path}', express.json({ limit: '3mb' }), (req, res) => {
     res.type('application/json').send(allow((req.body as { request?: { uid?: unknown } }).request?.uid));
   });
-  createServer(tls, app).listen(Number(port), '127.0.0.1');
+  createServer(tls, app).listen(Number(port), host);
 } else {
-  process.stderr.write('usage: noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE\n');
+  process.stderr.write('usage: noop-servers.js https|https-json|https-uid|express PORT CERT_FILE KEY_FILE [HOST]\n');
   process.exitCode = 2;
 }

@@ -51,8 +51,8 @@ export interface HostContainer {
   cpuLimitMillis: number;
 }
 
-/** Finds a cgroup directory named after the container id under kubepods in one hierarchy. */
-function containerCgroup(hierarchy: string, id: string): string {
+/** Finds a cgroup directory named after a container id (or pod<uid>, a Pod's) under kubepods in one hierarchy. */
+export function containerCgroup(hierarchy: string, id: string): string {
   const root = join('/sys/fs/cgroup', hierarchy, 'kubepods');
   const walk = (dir: string, depth: number): string | undefined => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -66,7 +66,7 @@ function containerCgroup(hierarchy: string, id: string): string {
     return undefined;
   };
   const found = walk(root, 0);
-  if (!found) throw new Error(`no cgroup for container ${id} under ${root}`);
+  if (!found) throw new Error(`no cgroup ${id} under ${root}`);
   return found;
 }
 
