@@ -10,7 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';
 import type { ImageLookupService } from '../registry/lookups.js';
-import { rolloutView, type RolloutView } from '../report/rollout.js';
+import { rolloutViewInSlices, type RolloutView } from '../report/rollout.js';
 import type { Logger } from '../server/log.js';
 import { podImages, type KubeObject } from '../workloads/locate.js';
 import { auditSnapshot, type AuditOutcome } from './audit.js';
@@ -132,8 +132,8 @@ export class BackgroundAudit {
     const pause = slices();
     // With registry lookups, facts may change between runs: judge every object again.
     const outcome = await auditSnapshot(snapshot, { policy, now, source: 'cluster', pause, ...(lookups ? { imageLookups: lookups } : { cache: this.cache }) });
-    await pause();
-    const run: AuditRun = { view: rolloutView(outcome, 'cluster', now), outcome, objects: this.objectCount, durationMs: performance.now() - started };
+    const view = await rolloutViewInSlices(outcome, 'cluster', now, pause);
+    const run: AuditRun = { view, outcome, objects: this.objectCount, durationMs: performance.now() - started };
     this.latest = run;
     await pause();
     await this.options.onRun(run, pause);

@@ -73,17 +73,23 @@ export function readyForEnforce(ns: NamespaceView): boolean {
   return ns.wouldDeny.length === 0 && ns.wouldPatch.length === 0;
 }
 
-export function rolloutView(
-  report: { evaluated: readonly JudgedObject[]; skipped: readonly unknown[]; problems: readonly { source: string; message: string }[] },
-  title: string,
-  generatedAt: Date,
-): RolloutView {
-  const byName = new Map<string, NamespaceView>();
+/** Names sorted as localeCompare sorts them, with one collator instead of one per comparison. */
+const byName = new Intl.Collator().compare;
+
+const byWorkload = (a: WorkloadView, b: WorkloadView): number =>
+  VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] || byName(a.kind, b.kind) || byName(a.name, b.name);
+
+type ViewInput = { evaluated: readonly JudgedObject[]; skipped: readonly unknown[]; problems: readonly { source: string; message: string }[] };
+
+/** Builds the view, yielding between units of work (a workload, a namespace's sort). */
+function* buildView(report: ViewInput, title: string, generatedAt: Date): Generator<void, RolloutView> {
+  const namespacesByName = new Map<string, NamespaceView>();
   for (const { source, result, mode } of report.evaluated) {
-    let ns = byName.get(result.namespace);
+    yield;
+    let ns = namespacesByName.get(result.namespace);
     if (!ns) {
       ns = { name: result.namespace, mode, gaps: emptyGapCounts(), workloads: [], wouldDeny: [], wouldPatch: [] };
-      byName.set(result.namespace, ns);
+      namespacesByName.set(result.namespace, ns);
     }
     const workload: WorkloadView = {
       kind: result.kind,
@@ -99,9 +105,31 @@ export function rolloutView(
     if (workload.verdict === 'deny') ns.wouldDeny.push(workload);
     else if (workload.verdict === 'patch') ns.wouldPatch.push(workload);
   }
-  const byWorkload = (a: WorkloadView, b: WorkloadView): number =>
-    VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name);
-  const namespaces = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-  for (const ns of namespaces) ns.workloads.sort(byWorkload);
+  const namespaces = [...namespacesByName.values()].sort((a, b) => byName(a.name, b.name));
+  for (const ns of namespaces) {
+    yield;
+    ns.workloads.sort(byWorkload);
+  }
   return { title, generatedAt, namespaces, skipped: report.skipped.length, problems: report.problems };
+}
+
+export function rolloutView(report: ViewInput, title: string, generatedAt: Date): RolloutView {
+  const build = buildView(report, title, generatedAt);
+  for (;;) {
+    const step = build.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same view, built with pause called between workloads: the background audit builds it on
+ * every run over thousands of workloads, on the event loop admission shares (cluster/slices.ts).
+ */
+export async function rolloutViewInSlices(report: ViewInput, title: string, generatedAt: Date, pause: () => Promise<void>): Promise<RolloutView> {
+  const build = buildView(report, title, generatedAt);
+  for (;;) {
+    const step = build.next();
+    if (step.done) return step.value;
+    await pause();
+  }
 }

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { evaluate } from '../../src/engine/engine.js';
 import { escapeHtml, namespaceAnchor, renderReportFile } from '../../src/report/html.js';
-import { readyForEnforce, rolloutView, verdictOf } from '../../src/report/rollout.js';
+import { readyForEnforce, rolloutView, rolloutViewInSlices, verdictOf } from '../../src/report/rollout.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { makeContext, readYamlDocs } from '../helpers.js';
 
@@ -29,6 +29,17 @@ describe('report: rollout view', () => {
     expect(shop.mode).to.equal('audit');
     // Denied workloads first.
     expect(shop.workloads.map((w) => w.verdict)).to.deep.equal(['deny', 'patch']);
+  });
+
+  it('built in slices (the background audit), the view is the same and the pause is called between workloads', async () => {
+    const report = { evaluated: judged(objects, 'audit'), skipped: [], problems: [] };
+    let pauses = 0;
+    const sliced = await rolloutViewInSlices(report, 't', new Date(0), async () => {
+      pauses++;
+    });
+    expect(sliced).to.deep.equal(rolloutView(report, 't', new Date(0)));
+    // One pause per workload and one per namespace's sort.
+    expect(pauses).to.equal(report.evaluated.length + sliced.namespaces.length);
   });
 
   it('a fixable deny finding is a patch, a warn-only object is not a blocker', () => {
