@@ -8,7 +8,14 @@ function onSignal(signal: NodeJS.Signals): void {
   process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
+/**
+ * Mocha runs global fixtures even with --dry-run: a dry run that only lists the scenarios would
+ * start a cluster and a node, and the node's stale-node cleanup would tear down another run's.
+ */
+const dryRun = process.argv.includes('--dry-run');
+
 export async function mochaGlobalSetup(): Promise<void> {
+  if (dryRun) return;
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -22,5 +29,6 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  if (dryRun) return;
   await tearDown();
 }
