@@ -27,7 +27,7 @@ export LC_ALL=C TZ=UTC
 cd "$(dirname "$0")/.."
 
 INPUTS=(src policy data package.json package-lock.json tsconfig.json
-        image/build.sh image/tools.sh image/debian.lock image/runtime image/rootfs)
+        scripts/bundle.mjs image/build.sh image/tools.sh image/debian.lock image/runtime image/rootfs)
 SOURCE_URL="https://github.com/gapguard/gapguard"
 
 out=build/image
