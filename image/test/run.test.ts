@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
 import { freePort } from '../../test/registry/registry-server.js';
 import { admissionResponse, eventually, send } from '../../test/server/harness.js';
+import { testCa, Workdir } from '../../test/signatures/sigstore-fixtures.js';
 import { builtImage, Podman, repoRoot, runOk, type BuiltImage } from './image.js';
 
 const POD_DENIED = `apiVersion: v1
@@ -57,6 +58,23 @@ describe('image: the built image under podman and runc', function () {
 
     const clean = runImage(['scan', '-'], readFileSync(join(repoRoot, 'examples', 'hardened-pod.yaml'), 'utf8'));
     expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
+  });
+
+  it('loads a policy whose signature requirement names a Sigstore trusted root (the Sigstore modules are in the bundle)', async () => {
+    const work = new Workdir();
+    try {
+      const ca = await testCa(work);
+      work.file('trusted_root.json', readFileSync(ca.trustedRootFile));
+      work.file('policy.yaml', 'gaps:\n  unverified-image:\n    signatures:\n      - images: [registry.example.com/shop/*]\n        trustedRoot: /policy/trusted_root.json\n        transparencyLog: false\n        keyless: [{ issuer: https://accounts.example.com, subject: ci@example.com }]\n');
+      for (const file of readdirSync(work.dir)) chmodSync(join(work.dir, file), 0o644); // readable by 65532
+      chmodSync(work.dir, 0o755);
+      const hardened = readFileSync(join(repoRoot, 'examples', 'hardened-pod.yaml'), 'utf8');
+      const scanned = podman.run(['run', '--rm', '--interactive', '--read-only', '--network', 'none', ...Podman.RUN_FLAGS, '--volume', `${work.dir}:/policy:ro`, imageId, 'scan', '--policy', '/policy/policy.yaml', '-'], { input: hardened });
+      // Exit 2 would be the policy refused, as when the bundle could not load @sigstore/protobuf-specs.
+      expect(scanned.status, scanned.stdout + scanned.stderr).to.equal(0);
+    } finally {
+      work.remove();
+    }
   });
 
   describe('serve --no-cluster', () => {
