@@ -13,6 +13,7 @@ import { AuditMetrics } from './audit-metrics.js';
 import { BackgroundAudit, type AuditRun } from './background-audit.js';
 import { LeaderElector } from './leader.js';
 import { ReportWriter } from './report-writer.js';
+import { Retry } from './retry.js';
 
 /** A failed write (the API server busy, CRDs just installed) is tried again after this, doubling. */
 const FIRST_WRITE_RETRY_MS = 2000;
@@ -57,17 +58,12 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
   let leading = config.lease === undefined;
   metrics.leading(leading);
   let writing: Promise<void> = Promise.resolve();
-  let retry: NodeJS.Timeout | undefined;
-  let retryMs = FIRST_WRITE_RETRY_MS;
   // Runs happen on changes only: a write that failed is tried again on its own, with the latest run.
-  const retryLater = (): void => {
-    clearTimeout(retry);
-    retry = setTimeout(() => {
+  const writeRetry = new Retry(FIRST_WRITE_RETRY_MS, MAX_WRITE_RETRY_MS);
+  const retryLater = (): void =>
+    writeRetry.schedule(() => {
       if (audit.latest) void write(audit.latest);
-    }, retryMs);
-    retry.unref();
-    retryMs = Math.min(retryMs * 2, MAX_WRITE_RETRY_MS);
-  };
+    });
   const write = (run: AuditRun, pause?: () => Promise<void>): Promise<void> => {
     if (!writer || !leading) return Promise.resolve();
     writing = writing
@@ -76,10 +72,10 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
         ({ applied, deleted, failed }) => {
           if (applied || deleted) logger.info('reports written', { applied, deleted, format: config.reports!.format });
           if (failed) retryLater();
-          else retryMs = FIRST_WRITE_RETRY_MS;
+          else writeRetry.reset();
         },
         (err: unknown) => {
-          logger.warn('reports not written; trying again', { error: (err as Error).message, retryInSeconds: retryMs / 1000 });
+          logger.warn('reports not written; trying again', { error: (err as Error).message, retryInSeconds: writeRetry.delayMs / 1000 });
           retryLater();
         },
       );
@@ -135,7 +131,7 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
     async stop() {
       // The lease first, so that another replica takes over while this one drains.
       await elector?.stop();
-      clearTimeout(retry);
+      writeRetry.cancel();
       clearInterval(policyCheck);
       await audit.stop();
       await started.catch(() => undefined);
