@@ -209,6 +209,22 @@ describe('gapguard audit (cluster)', function () {
       expect(first.report.skipped).to.deep.include({ source: 'cluster:gapguard-e2e', kind: 'Pod', name: 'root', reason: `namespace "${off}" is labelled gapguard.io/mode=off` });
     });
 
+    it('leaves out --excluded-namespaces entirely (not judged, reported or skipped), as the background audit does', async function () {
+      const without = await auditJson(['--excluded-namespaces', `${ns},${off}`]);
+      expect(without.report.errors).to.deep.equal([]);
+      expect(without.report.results.filter((r) => r.namespace === ns || r.namespace === off), 'results in excluded namespaces').to.deep.equal([]);
+      expect(without.report.skipped.filter((s) => s.reason.includes(`"${off}"`) || s.reason.includes(` ${ns}/`)), 'skipped objects of excluded namespaces').to.deep.equal([]);
+      // Only what was named is left out.
+      expect(inNamespace(without.report, open).map((r) => r.name)).to.deep.equal(['clean']);
+
+      const contradiction = await audit(['--kubeconfig', env().kubeconfig, '-n', ns, '--excluded-namespaces', ns]);
+      expect(contradiction.code).to.equal(2);
+      expect(contradiction.stderr).to.contain(`--namespace ${ns} is among --excluded-namespaces: nothing would be audited`);
+      const bad = await audit(['--kubeconfig', env().kubeconfig, '--excluded-namespaces', 'kube-system,Not_A_Name']);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain('--excluded-namespaces must list namespace names separated by commas, not "Not_A_Name"');
+    });
+
     it('audits one namespace with --namespace, and prints the table and SARIF of scan', async function () {
       const one = await auditJson(['--namespace', open]);
       expect(one.code, one.stderr).to.equal(0);

@@ -9,7 +9,7 @@ import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.
 import { podImages } from '../workloads/locate.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage, OFFLINE_LOOKUP_BUDGET_MS } from './image-lookup-flags.js';
 import { exitCode, isOutputFormat, OUTPUT_CHOICES, formatReport, type OutputFormat } from './report.js';
-import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
+import { excludedNamespacesFlag, parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
 const USAGE = `Usage: gapguard audit [options]
 
@@ -24,6 +24,9 @@ Options:
   --context NAME            kubeconfig context (default: its current-context)
   -n, --namespace NS        audit one namespace
   -A, --all-namespaces      audit every namespace (the default)
+  --excluded-namespaces NAMES
+                            namespaces never judged, reported or counted (comma-separated), e.g.
+                            those the webhook configurations leave out, as serve's background audit
   --policy FILE             policy merged over the embedded default
   -o, --output FORMAT       table, json, sarif or html (default table)
   --request-timeout SECONDS longest wait for each API request (default 30)
@@ -37,6 +40,7 @@ interface AuditConfig {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
+  excludedNamespaces?: string[];
   policy?: string;
   output: OutputFormat;
   timeoutMs: number;
@@ -50,6 +54,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
     context: { type: 'string' },
     namespace: { type: 'string', short: 'n' },
     'all-namespaces': { type: 'boolean', short: 'A', default: false },
+    'excluded-namespaces': { type: 'string' },
     policy: { type: 'string' },
     output: { type: 'string', short: 'o', default: 'table' },
     'request-timeout': { type: 'string', default: '30' },
@@ -61,6 +66,8 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
   if (v.help) return 'help';
   if (v.namespace !== undefined && v['all-namespaces']) throw new UsageError('--namespace and --all-namespaces contradict each other');
   if (v.namespace === '') throw new UsageError('--namespace must not be empty');
+  const excluded = excludedNamespacesFlag(v['excluded-namespaces']);
+  if (v.namespace !== undefined && excluded?.includes(v.namespace)) throw new UsageError(`--namespace ${v.namespace} is among --excluded-namespaces: nothing would be audited`);
   if (!isOutputFormat(v.output)) throw new UsageError(`--output must be ${OUTPUT_CHOICES}, not "${v.output}"`);
   const seconds = /^\d+(\.\d+)?$/.test(v['request-timeout']) ? Number(v['request-timeout']) : NaN;
   if (!(seconds > 0 && seconds <= 3600)) throw new UsageError(`--request-timeout must be a number of seconds above 0 and up to 3600, not "${v['request-timeout']}"`);
@@ -72,6 +79,7 @@ function parseAuditArgs(argv: string[]): AuditConfig | 'help' {
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
     ...(v.context !== undefined ? { context: v.context } : {}),
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
+    ...(excluded ? { excludedNamespaces: excluded } : {}),
     ...(v.policy !== undefined ? { policy: v.policy } : {}),
     output: v.output,
     timeoutMs: seconds * 1000,
@@ -86,7 +94,12 @@ export async function runAudit(argv: string[]): Promise<number> {
     // The policy first: a typo in it should not cost a round of API requests.
     const policy = config.policy !== undefined ? loadPolicyFile(config.policy) : defaultPolicy();
     const target = loadClusterTarget(config);
-    const snapshot = await readCluster(target, { ...(config.namespace !== undefined ? { namespace: config.namespace } : {}), timeoutMs: config.timeoutMs, pageSize: config.pageSize });
+    const snapshot = await readCluster(target, {
+      ...(config.namespace !== undefined ? { namespace: config.namespace } : {}),
+      ...(config.excludedNamespaces ? { excludedNamespaces: new Set(config.excludedNamespaces) } : {}),
+      timeoutMs: config.timeoutMs,
+      pageSize: config.pageSize,
+    });
     // The images the specs name now; a tag may have moved since a running container pulled it.
     const imageLookups = config.imageLookups
       ? await new ImageLookupService(config.imageLookups).lookUp(snapshot.workloads.flatMap((w) => podImages(w)), policy)

@@ -12,7 +12,7 @@ import { REPORT_FORMATS, type ReportFormat } from '../report/policy-report.js';
 import { Metrics } from '../server/metrics.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type RunningServer, type ServerOptions } from '../server/server.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
-import { parseFlags, parsedOrExitCode, UsageError } from './usage.js';
+import { excludedNamespacesFlag, parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
 /** A replica that dies is replaced as report writer within LEASE_SECONDS + LEASE_RETRY_MS. */
 const LEASE_SECONDS = 10;
@@ -175,9 +175,7 @@ function backgroundConfig(v: Record<string, string | boolean | undefined>): Back
   const leaseParts = lease === undefined ? undefined : /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(lease);
   if (lease !== undefined && !leaseParts) throw new UsageError(`--leader-lease must be NAMESPACE/NAME (lowercase DNS names), not "${lease}"`);
   if (v['dashboard-host'] === '') throw new UsageError('--dashboard-host must not be empty');
-  const excluded = (v['excluded-namespaces'] as string | undefined)?.split(',').map((n) => n.trim());
-  const badName = excluded?.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
-  if (badName !== undefined) throw new UsageError(`--excluded-namespaces must list namespace names separated by commas, not "${badName}"`);
+  const excluded = excludedNamespacesFlag(v['excluded-namespaces'] as string | undefined);
   return {
     ...(reports !== undefined
       ? { reports: { format: reports as ReportFormat, ...(v['report-owner-clusterrole'] !== undefined ? { ownerClusterRole: v['report-owner-clusterrole'] as string } : {}) } }

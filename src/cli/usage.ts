@@ -32,3 +32,11 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
     throw new UsageError((err as Error).message);
   }
 }
+
+/** --excluded-namespaces: namespace names separated by commas (serve's background audit and audit). */
+export function excludedNamespacesFlag(value: string | undefined): string[] | undefined {
+  const names = value?.split(',').map((n) => n.trim());
+  const badName = names?.find((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n));
+  if (badName !== undefined) throw new UsageError(`--excluded-namespaces must list namespace names separated by commas, not "${badName}"`);
+  return names;
+}

@@ -105,6 +105,12 @@ export const LISTED: readonly Listed[] = [
   },
 ];
 
+/** Whether an object of this listed kind lives in one of these namespaces (a Namespace by its own name). */
+export function inNamespaces(namespaces: ReadonlySet<string>, kind: string, obj: KubeObject): boolean {
+  const meta = obj.metadata;
+  return namespaces.has(String((kind === 'Namespace' ? meta?.name : meta?.namespace) ?? ''));
+}
+
 export function qualified(l: Pick<Listed, 'resource' | 'group'>): string {
   return l.group ? `${l.resource}.${l.group}` : l.resource;
 }
@@ -123,6 +129,8 @@ export interface ClusterSnapshot {
 export interface ReadOptions {
   /** One namespace, or undefined for all. */
   namespace?: string;
+  /** Namespaces whose objects are dropped as they are listed: never judged, reported or counted. */
+  excludedNamespaces?: ReadonlySet<string>;
   timeoutMs: number;
   pageSize: number;
 }
@@ -164,6 +172,7 @@ async function listAll(listed: Listed, clients: Clients, options: ReadOptions): 
   do {
     const page = await listed.list(clients, options.namespace, { limit: options.pageSize, ...(token ? { _continue: token } : {}) }, requestOptions);
     for (const item of page.items) {
+      if (options.excludedNamespaces && inNamespaces(options.excludedNamespaces, listed.kind, item as KubeObject)) continue;
       // The client hands back typed objects (Dates for times): back to the JSON the API server
       // sent, which is what every other door of the engine reads. List items carry no kind.
       objects.push({ ...(JSON.parse(JSON.stringify(item)) as KubeObject), apiVersion: listed.apiVersion, kind: listed.kind });

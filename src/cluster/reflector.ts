@@ -14,7 +14,7 @@ import type { Logger } from '../server/log.js';
 import type { KubeObject } from '../workloads/locate.js';
 import { describeFailure } from './status.js';
 import { failureOf, kubeRequest } from './kube-request.js';
-import type { Listed } from './read.js';
+import { inNamespaces, type Listed } from './read.js';
 import { Retry } from './retry.js';
 import { slices } from './slices.js';
 import { trimObject } from './trim.js';
@@ -81,8 +81,7 @@ export class Reflector {
   ) {}
 
   private kept(obj: KubeObject): boolean {
-    const meta = obj.metadata;
-    return !this.excluded.has(String((this.listed.kind === 'Namespace' ? meta?.name : meta?.namespace) ?? ''));
+    return !inNamespaces(this.excluded, this.listed.kind, obj);
   }
 
   /** Lists, then watches; resolves once the first list has succeeded or failed. */
