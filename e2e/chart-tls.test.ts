@@ -50,6 +50,17 @@ function pem(base64: string): string {
   return Buffer.from(base64, 'base64').toString('utf8');
 }
 
+/**
+ * After a new pair, every webhook trusts the new CA and the one before it (the Pods serve the old
+ * certificate until the kubelet refreshes the mounted Secret), as the Secret's ca-bundle.crt says.
+ */
+function expectTrusting(bundles: string[], now: Secret, before: Secret): void {
+  expect(bundles).to.deep.equal([now.data['ca-bundle.crt'], now.data['ca-bundle.crt'], now.data['ca-bundle.crt']]);
+  const text = pem(now.data['ca-bundle.crt']!);
+  expect(text.startsWith(pem(now.data['ca.crt']!)), 'the new CA first').to.equal(true);
+  expect(text.endsWith(pem(before.data['ca.crt']!)), 'then the CA before it').to.equal(true);
+}
+
 /** Both stored webhook configurations of a release (the chart names them after its full name). */
 async function webhookConfigurations(release: string): Promise<WebhookConfiguration[]> {
   return Promise.all(WEBHOOK_KINDS.map((kind) => getJson<WebhookConfiguration>('', kind, release)));
@@ -82,7 +93,7 @@ async function webhookConfigurationsLeft(release: string): Promise<string[]> {
 /** The serving pair and CA of a generate-mode Secret, checked against each other and the Service. */
 function checkGeneratedPair(secret: Secret, dnsNames: string[]): void {
   expect(secret.type).to.equal('kubernetes.io/tls');
-  expect(Object.keys(secret.data).sort()).to.deep.equal(['ca.crt', 'tls.crt', 'tls.key']);
+  expect(Object.keys(secret.data).sort()).to.deep.equal(['ca-bundle.crt', 'ca.crt', 'tls.crt', 'tls.key']);
   const ca = new X509Certificate(pem(secret.data['ca.crt']!));
   const cert = new X509Certificate(pem(secret.data['tls.crt']!));
   expect(ca.ca, 'ca.crt is a CA').to.equal(true);
@@ -200,7 +211,7 @@ describe('chart TLS modes (a second release)', function () {
       const replaced = await getJson<Secret>(namespace, 'secret', secretName);
       checkGeneratedPair(replaced, dnsNames(GENERATE, 'e2e.example'));
       for (const key of ['ca.crt', 'tls.crt', 'tls.key']) expect(replaced.data[key], key).to.not.equal(first.data[key]);
-      expect(await caBundles(GENERATE)).to.deep.equal([replaced.data['ca.crt'], replaced.data['ca.crt'], replaced.data['ca.crt']]);
+      expectTrusting(await caBundles(GENERATE), replaced, first);
       first = replaced;
     });
 
@@ -210,7 +221,7 @@ describe('chart TLS modes (a second release)', function () {
       const renewed = await getJson<Secret>(namespace, 'secret', secretName);
       checkGeneratedPair(renewed, dnsNames(GENERATE, 'e2e.example'));
       expect(renewed.data['ca.crt']).to.not.equal(first.data['ca.crt']);
-      expect(await caBundles(GENERATE)).to.deep.equal([renewed.data['ca.crt'], renewed.data['ca.crt'], renewed.data['ca.crt']]);
+      expectTrusting(await caBundles(GENERATE), renewed, first);
     });
 
     it('helm uninstall removes its webhook configurations, its Secret, and the apiserver stops calling them', async function () {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { makeCa, makeServingPair } from './support/certs.js';
 import { sleep } from './support/gapguard.js';
 import { apply, createNamespace, eventually, exists, uniqueName, warnings } from './support/kube.js';
+import { InClusterGapguard } from './support/in-cluster.js';
 import { startLoad } from './support/load.js';
 import { pod, type PodSpec } from './support/objects.js';
 import { env, kubectl, RELEASE_NAMESPACE } from './support/suite.js';
@@ -69,6 +70,24 @@ describe('faults', function () {
     expect(refused.stderr).to.include('unverified-image/not-pinned');
     const admitted = await apply(enforce, pod('clean-after'));
     expect(admitted.code, admitted.stderr).to.equal(0);
+  });
+
+  it('renews the chart-generated certificate with helm upgrade while Pods are created, and none fails', async function () {
+    const g = env().gapguard;
+    if (!(g instanceof InClusterGapguard)) this.skip(); // out of the cluster there is no chart-generated pair
+    const load = startLoad(enforce, 4);
+    try {
+      await sleep(1000);
+      // The upgrade gives the webhooks the new CA at once; the replicas serve the old certificate
+      // until the kubelet refreshes their mounted Secret: both must be trusted meanwhile.
+      await g.renewGeneratedPair();
+      await sleep(2000);
+    } finally {
+      await load.stop();
+    }
+    expect(load.failures, load.failures.slice(0, 3).join('\n')).to.deep.equal([]);
+    expect(load.created).to.be.greaterThan(20);
+    expect(await g.logs()).to.include('certificate reloaded');
   });
 
   it('rotates the serving certificate and the CA bundle while Pods are created, and none fails', async function () {

@@ -266,6 +266,25 @@ export class InClusterGapguard implements GapguardUnderTest {
     await expectCaBundle(caBundle);
   }
 
+  /**
+   * docs/install.md: with tls.mode=generate the chart renews its pair on a `helm upgrade` within
+   * renewBeforeDays of expiry; renewBeforeDays of the whole validity (1095 days) renews now. Nothing
+   * rolls: each replica reloads the Secret once the kubelet refreshes the mount. Resolves when every
+   * replica presents the new certificate; the CA before it stays trusted (the chart's ca-bundle.crt).
+   */
+  async renewGeneratedPair(): Promise<void> {
+    if (this.tls.mode !== 'generate') throw new Error('renewGeneratedPair() needs the chart-generated pair (tls.mode=generate)');
+    const before = this.caPem;
+    await applyRelease('upgrade', [...this.values(), { tls: { generate: { renewBeforeDays: 1095 } } }], ['--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '5m']);
+    await this.readCaPem();
+    if (this.caPem === before) throw new Error('helm upgrade did not renew the generated pair');
+    await eventually('every replica to present the renewed certificate', async () => {
+      const replicas = await this.replicas();
+      for (const r of replicas) if ((await readyz(r.target, this.caPem).catch(() => undefined))?.status !== 200) return undefined;
+      return replicas.length === REPLICAS ? true : undefined;
+    }, 120_000, 500);
+  }
+
   /** The Secret replaced in place; the kubelet updates the mounted files and each replica reloads them. */
   async serve(pair: ServingPair, caPem: string): Promise<void> {
     if (this.tls.mode !== 'secret') throw new Error('serve() needs trust() first (tls.mode=secret)');

@@ -35,6 +35,16 @@ function pem(base64: string): string {
   return Buffer.from(base64, 'base64').toString('utf8');
 }
 
+/** The PEM certificates of a base64 bundle, in order. */
+function certificatesIn(bundle: string): string[] {
+  return (pem(bundle).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? []).map((c) => (c.endsWith('\n') ? c : `${c}\n`));
+}
+
+/** An expiry within renewBeforeDays (90 by default), in the format the chart records. */
+function soon(): string {
+  return new Date(Date.now() + 30 * DAY_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 /** The rendered Secret as `helm upgrade` would find it in the cluster, owned by the release. */
 function asInstalled(secret: RenderedObject, annotations: Record<string, string> = {}): RenderedObject {
   return {
@@ -102,11 +112,37 @@ describe('chart: TLS', () => {
       expect(caBundles(upgraded)).to.deep.equal(caBundles(objects));
     });
 
-    it('replaces the pair on an upgrade within renewBeforeDays of its expiry', async () => {
-      const soon = new Date(Date.now() + 30 * DAY_MS).toISOString().replace(/\.\d+Z$/, 'Z');
-      const upgraded = await renderUpgrade([asInstalled(find(objects, 'Secret'), { 'gapguard.io/not-after': soon })]);
-      expect(secretData(upgraded)['ca.crt']).not.to.equal(secretData(objects)['ca.crt']);
-      expect(caBundles(upgraded)).to.deep.equal(Array(3).fill(secretData(upgraded)['ca.crt']));
+    it('replaces the pair on an upgrade within renewBeforeDays of its expiry, the webhooks trusting the new CA and the one before', async () => {
+      const upgraded = await renderUpgrade([asInstalled(find(objects, 'Secret'), { 'gapguard.io/not-after': soon() })]);
+      const renewed = secretData(upgraded);
+      expect(renewed['ca.crt']).not.to.equal(secretData(objects)['ca.crt']);
+      // The Pods serve the old certificate until the kubelet refreshes the mounted Secret: the
+      // webhooks must accept it meanwhile, and the new one from the first Pod that reloads.
+      expect(certificatesIn(renewed['ca-bundle.crt']!)).to.deep.equal([pem(renewed['ca.crt']!), pem(secretData(objects)['ca.crt']!)]);
+      expect(caBundles(upgraded)).to.deep.equal(Array(3).fill(renewed['ca-bundle.crt']));
+      for (const served of [renewed, secretData(objects)]) {
+        const cert = new X509Certificate(pem(served['tls.crt']!));
+        expect(certificatesIn(renewed['ca-bundle.crt']!).some((ca) => cert.verify(new X509Certificate(ca).publicKey)), 'the bundle verifies the old and the new serving certificate').to.equal(true);
+      }
+    });
+
+    it('keeps trusting the previous CA on later upgrades, and drops it at the next renewal', async () => {
+      const renewed = find(await renderUpgrade([asInstalled(find(objects, 'Secret'), { 'gapguard.io/not-after': soon() })]), 'Secret');
+      const renewedData = renewed.data as Record<string, string>;
+      const kept = await renderUpgrade([asInstalled(renewed)]);
+      expect(secretData(kept)).to.deep.equal(renewedData);
+      expect(caBundles(kept)).to.deep.equal(Array(3).fill(renewedData['ca-bundle.crt']));
+
+      const again = secretData(await renderUpgrade([asInstalled(renewed, { 'gapguard.io/not-after': soon() })]));
+      expect(certificatesIn(again['ca-bundle.crt']!)).to.deep.equal([pem(again['ca.crt']!), pem(renewedData['ca.crt']!)]);
+    });
+
+    it('trusts ca.crt alone when upgrading a Secret made before the bundle was kept in it', async () => {
+      const installed = asInstalled(find(objects, 'Secret'));
+      const { 'ca-bundle.crt': _dropped, ...older } = installed.data as Record<string, string>;
+      const upgraded = await renderUpgrade([{ ...installed, data: older }]);
+      expect(caBundles(upgraded)).to.deep.equal(Array(3).fill(secretData(objects)['ca.crt']));
+      expect(secretData(upgraded)['ca-bundle.crt']).to.equal(secretData(objects)['ca.crt']);
     });
 
     it('replaces a pair made for other service names', async () => {

@@ -49,11 +49,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/*
-The chart-generated CA and serving certificate (tls.mode=generate), as JSON {crt, key, ca} (each
-base64 PEM) plus the notAfter and dnsNames recorded on the Secret. An existing Secret is reused, so
-upgrades keep the pair, unless it lacks a key, was made for other DNS names, or expires within
-renewBeforeDays. The result is memoised on the root context: the Secret and the webhook
+The chart-generated CA and serving certificate (tls.mode=generate), as JSON {crt, key, ca, bundle}
+(each base64 PEM) plus the notAfter and dnsNames recorded on the Secret. An existing Secret is
+reused, so upgrades keep the pair, unless it lacks a key, was made for other DNS names, or expires
+within renewBeforeDays. The result is memoised on the root context: the Secret and the webhook
 configurations are rendered from the same pair.
+bundle is what the webhooks trust: the CA, and after a renewal also the CA before it. The upgrade
+that renews writes the new caBundle at once, while the Pods serve the old certificate until the
+kubelet refreshes the mounted Secret (up to its sync period, a minute by default) and the server
+reloads it; trusting only the new CA would fail every enforce call in between. The previous CA is
+dropped at the next renewal.
 */}}
 {{- define "gapguard.generatedTLS" -}}
 {{- if not (hasKey . "gapguardGeneratedTLS") -}}
@@ -61,15 +66,17 @@ configurations are rendered from the same pair.
 {{- $settings := .Values.tls.generate -}}
 {{- $renewAfter := now | dateModify (printf "+%dh" (mul 24 (int $settings.renewBeforeDays))) -}}
 {{- $tls := dict -}}
+{{- $previousCa := "" -}}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace (include "gapguard.tlsSecretName" .) -}}
 {{- if $existing -}}
 {{- $data := $existing.data | default dict -}}
+{{- $previousCa = get $data "ca.crt" -}}
 {{- $annotations := $existing.metadata.annotations | default dict -}}
 {{- $notAfter := toDate "2006-01-02T15:04:05Z07:00" (get $annotations "gapguard.io/not-after") -}}
 {{- if and (get $data "tls.crt") (get $data "tls.key") (get $data "ca.crt")
       (eq (get $annotations "gapguard.io/dns-names") (join "," $dnsNames))
       (gt $notAfter.Unix $renewAfter.Unix) -}}
-{{- $tls = dict "crt" (get $data "tls.crt") "key" (get $data "tls.key") "ca" (get $data "ca.crt") "notAfter" (get $annotations "gapguard.io/not-after") -}}
+{{- $tls = dict "crt" (get $data "tls.crt") "key" (get $data "tls.key") "ca" (get $data "ca.crt") "bundle" (get $data "ca-bundle.crt" | default (get $data "ca.crt")) "notAfter" (get $annotations "gapguard.io/not-after") -}}
 {{- end -}}
 {{- end -}}
 {{- if not $tls -}}
@@ -77,7 +84,11 @@ configurations are rendered from the same pair.
 {{- $ca := genCA (printf "%s-ca" (include "gapguard.fullname" .)) $days -}}
 {{- $cert := genSignedCert (index $dnsNames 2) nil $dnsNames $days $ca -}}
 {{- $notAfter := dateInZone "2006-01-02T15:04:05Z07:00" (now | dateModify (printf "+%dh" (mul 24 $days))) "UTC" -}}
-{{- $tls = dict "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc) "ca" ($ca.Cert | b64enc) "notAfter" $notAfter -}}
+{{- $bundle := $ca.Cert -}}
+{{- if $previousCa -}}
+{{- $bundle = printf "%s\n%s" (trimSuffix "\n" $ca.Cert) (b64dec $previousCa) -}}
+{{- end -}}
+{{- $tls = dict "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc) "ca" ($ca.Cert | b64enc) "bundle" ($bundle | b64enc) "notAfter" $notAfter -}}
 {{- end -}}
 {{- $_ := set $tls "dnsNames" (join "," $dnsNames) -}}
 {{- $_ := set . "gapguardGeneratedTLS" $tls -}}
@@ -90,7 +101,7 @@ configurations are rendered from the same pair.
 {{- if .Values.webhook.url -}}
 {{- .Values.webhook.caBundle -}}
 {{- else if eq .Values.tls.mode "generate" -}}
-{{- (include "gapguard.generatedTLS" . | fromJson).ca -}}
+{{- (include "gapguard.generatedTLS" . | fromJson).bundle -}}
 {{- else if eq .Values.tls.mode "secret" -}}
 {{- .Values.tls.secret.caBundle -}}
 {{- end -}}
