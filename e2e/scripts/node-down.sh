@@ -15,7 +15,8 @@
 # Usage: e2e/scripts/node-down.sh <workdir>
 #        e2e/scripts/node-down.sh --stale    (the node recorded in $NODE_STATE_DIR, if any: a run
 #                                              killed before its teardown; node-up.sh and the suite
-#                                              run this first, so a new run starts clean)
+#                                              run this first, so a new run starts clean; exits 3,
+#                                              touching nothing, while the run that owns it lives)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=node-lib.sh
@@ -30,6 +31,13 @@ if [ "$1" = --stale ]; then
   # A node whose run was killed before its teardown: its whole cluster, then its host changes.
   [ -f "$NODE_STATE_DIR/workdir" ] || exit 0
   stale="$(cat "$NODE_STATE_DIR/workdir")"
+  if [ -f "$NODE_STATE_DIR/owner" ]; then
+    read -r owner started < "$NODE_STATE_DIR/owner"
+    if [ -n "${owner:-}" ] && [ -n "${started:-}" ] && [ "$(proc_start "$owner")" = "$started" ]; then
+      log "the node of $stale belongs to a run still going (pid $owner: $(tr '\0' ' ' < "/proc/$owner/cmdline" | cut -c1-120)); leaving it alone: wait for that run or stop it"
+      exit 3
+    fi
+  fi
   log "a node of an earlier run ($stale) was not torn down; cleaning it up"
   if [ -d "$stale" ]; then "$here/cluster-down.sh" "$stale" >&2; fi
   # cluster-down ran node-down when the workdir still had the node; this covers a deleted one.

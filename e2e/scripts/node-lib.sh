@@ -14,6 +14,10 @@ POD_CIDR="10.244.0.0/24"
 # removes it; node-up.sh finding it means the last run was killed before its teardown.
 NODE_STATE_DIR="${GAPGUARD_E2E_NODE_STATE:-/var/tmp/gapguard-e2e-node}"
 
+# A process's start time (clock ticks since boot, /proc/PID/stat field 22): with its pid, it names
+# the process, whose pid alone may have been reused. Empty when the process is gone.
+proc_start() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
 # sysctls the node's components write (the bridge plugin's isGateway: ip_forward; the kubelet's
 # kernel tunables; kube-proxy's conntrack and route_localnet), matched against `sysctl -a`.
 NODE_SYSCTLS='^(net\.ipv4\.ip_forward|net\.ipv4\.conf\.(all|default)\.(forwarding|route_localnet|rp_filter)|net\.ipv6\.conf\.(all|default)\.forwarding|net\.bridge\.bridge-nf-call-(iptables|ip6tables)|net\.netfilter\.nf_conntrack_(max|tcp_be_liberal|tcp_timeout_established|tcp_timeout_close_wait)|vm\.(overcommit_memory|panic_on_oom)|kernel\.(panic|panic_on_oops|keys\.root_maxkeys|keys\.root_maxbytes)) = '

@@ -56,6 +56,11 @@ for p in $NODE_HOST_PATHS; do
   [ -e "$p" ] || [ -L "$p" ] || echo "$p" >> "$NODE_STATE_DIR/absent-paths"
 done
 echo "$wd" > "$NODE_STATE_DIR/workdir"
+# The run that owns the node (the suite's process): node-down.sh --stale leaves its node alone
+# while it lives. A node started by hand has no owner and counts as stale once recorded.
+if [ -n "${GAPGUARD_E2E_OWNER_PID:-}" ]; then
+  echo "$GAPGUARD_E2E_OWNER_PID $(proc_start "$GAPGUARD_E2E_OWNER_PID")" > "$NODE_STATE_DIR/owner"
+fi
 
 # From here on, a failure leaves the clean-up to the caller (cluster-up runs cluster-down).
 start() { # name args...

@@ -187,7 +187,7 @@ export async function setUp(options: SetUpOptions = {}): Promise<void> {
   clusterStarted = true;
   const auditArgs = options.auditLog === false ? '' : `--audit-policy-file=${auditPolicy} --audit-log-path=${auditLog}`;
   await runOk(join(scriptsDir, 'cluster-up.sh'), [clusterDir], {
-    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: auditArgs, GAPGUARD_E2E_NODE: withNode ? '1' : '0' },
+    env: { ...process.env, GAPGUARD_E2E_BIN: bin, GAPGUARD_E2E_APISERVER_ARGS: auditArgs, GAPGUARD_E2E_NODE: withNode ? '1' : '0', GAPGUARD_E2E_OWNER_PID: String(process.pid) },
     timeoutMs: 10 * 60_000,
   });
   const vars = readClusterEnv(join(clusterDir, 'cluster.env'));
