@@ -11,12 +11,12 @@
 // (stale-image/long-running). A NetworkPolicy keeps its spec; a Namespace its name and labels.
 // The kept spec, labels and status share their strings with every other object's
 // (shared-strings.ts): 3.7 → 2.1-2.5 KB per bench Pod held (bench/README.md).
-import { CONTAINER_LISTS, isObject, type KubeObject } from '../workloads/locate.js';
+import { at, CONTAINER_LISTS, CONTAINER_STATUS_LISTS, isObject, podTemplatePath, type KubeObject } from '../workloads/locate.js';
+import type { Segment } from '../workloads/types.js';
 import { share } from './shared-strings.js';
 
 const UNREAD_POD_FIELDS = ['affinity', 'tolerations', 'topologySpreadConstraints', 'readinessGates', 'dnsConfig', 'hostAliases', 'schedulingGates', 'resourceClaims'];
 const UNREAD_CONTAINER_FIELDS = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'resizePolicy'];
-const STATUS_LISTS = ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses'];
 
 function trimMetadata(meta: unknown): Record<string, unknown> {
   if (!isObject(meta)) return {};
@@ -57,7 +57,7 @@ function trimTemplate(template: unknown): unknown {
 function trimPodStatus(status: unknown): unknown {
   if (!isObject(status)) return undefined;
   const out: Record<string, unknown> = {};
-  for (const list of STATUS_LISTS) {
+  for (const list of CONTAINER_STATUS_LISTS) {
     const statuses = status[list];
     if (!Array.isArray(statuses)) continue;
     out[list] = statuses.map((s) => {
@@ -69,28 +69,20 @@ function trimPodStatus(status: unknown): unknown {
   return out;
 }
 
+/** value placed at path: nest(['spec', 'template'], t) is { spec: { template: t } }. */
+function nest(path: readonly Segment[], value: unknown): Record<string, unknown> {
+  return path.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), value as Record<string, unknown>);
+}
+
 /** The part of obj the background audit keeps; kind and apiVersion as given (list items carry none). */
 export function trimObject(obj: KubeObject, kind: string, apiVersion: string): KubeObject {
   const base: KubeObject = { apiVersion, kind, metadata: trimMetadata(obj.metadata) };
-  const spec = obj.spec;
-  switch (kind) {
-    case 'Pod': {
-      const status = trimPodStatus(obj.status);
-      return { ...base, spec: share(trimPodSpec(spec)), ...(status ? { status: share(status) } : {}) };
-    }
-    case 'PodTemplate':
-      return { ...base, template: share(trimTemplate(obj.template)) };
-    case 'CronJob': {
-      const jobTemplate = isObject(spec) && isObject(spec.jobTemplate) ? spec.jobTemplate : undefined;
-      const jobSpec = jobTemplate && isObject(jobTemplate.spec) ? jobTemplate.spec : undefined;
-      return { ...base, spec: { jobTemplate: { spec: { template: share(trimTemplate(jobSpec?.template)) } } } };
-    }
-    case 'NetworkPolicy':
-      return { ...base, spec: share(spec) };
-    case 'Namespace':
-      return base;
-    default:
-      // Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController.
-      return { ...base, spec: { template: share(trimTemplate(isObject(spec) ? spec.template : undefined)) } };
+  if (kind === 'Pod') {
+    const status = trimPodStatus(obj.status);
+    return { ...base, spec: share(trimPodSpec(obj.spec)), ...(status ? { status: share(status) } : {}) };
   }
+  if (kind === 'NetworkPolicy') return { ...base, spec: share(obj.spec) };
+  // Every controller kind keeps its pod template where the engine looks for it (locate.ts's table).
+  const templatePath = podTemplatePath(kind);
+  return templatePath ? { ...base, ...nest(templatePath, share(trimTemplate(at(obj, templatePath)))) } : base;
 }

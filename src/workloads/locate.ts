@@ -105,8 +105,13 @@ function containerStatuses(status: unknown, containers: readonly ContainerRef[])
   return refs;
 }
 
-function templatePathOf(obj: KubeObject): Segment[] | undefined {
-  return typeof obj.kind === 'string' ? POD_TEMPLATE_PATHS.get(obj.kind) : undefined;
+/** Where a kind carries its pod template (metadata and spec): [] for a Pod; undefined for a kind that carries none. */
+export function podTemplatePath(kind: unknown): readonly Segment[] | undefined {
+  return typeof kind === 'string' ? POD_TEMPLATE_PATHS.get(kind) : undefined;
+}
+
+function templatePathOf(obj: KubeObject): readonly Segment[] | undefined {
+  return podTemplatePath(obj.kind);
 }
 
 /** The pod spec of a judged kind as it is, before any shape check; undefined for other kinds. */
