@@ -80,3 +80,41 @@ describe('report: the HTML file in Chromium', function () {
     expect(poor, JSON.stringify(poor.slice(0, 5))).to.deep.equal([]);
   });
 });
+
+describe('report: an HTML file too long to lay out at once, in Chromium', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let browser: Browser;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gapguard-html-'));
+    // 160 bare Pods, 7 findings each: past FOLD_ABOVE_FINDINGS (1,000).
+    const pods = Array.from({ length: 160 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: bare-${i}, namespace: crowd}\nspec:\n  containers: [{name: app, image: nginx}]\n`);
+    writeFileSync(join(dir, 'crowd.yaml'), pods.join('---\n'));
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'scan', '--output', 'html', join(dir, 'crowd.yaml')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(1);
+    writeFileSync(join(dir, 'report.html'), r.stdout);
+    browser = await openBrowser();
+    await browser.page.goto(pathToFileURL(join(dir, 'report.html')).href);
+  });
+  after(async () => {
+    await browser?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('folds each workload\'s findings under its heading, says so, and opens one from the keyboard', async () => {
+    const { page } = browser;
+    const section = page.getByRole('region', { name: 'Namespace crowd' });
+    expect(await section.innerText()).to.include("Each workload's findings are folded (the page lists 1120 here)");
+    // Every workload is listed, its findings hidden until opened.
+    expect(await page.getByRole('heading', { name: /^Pod bare-\d+/ }).count()).to.equal(160);
+    const first = page.locator('details.workload').first();
+    expect(await first.locator('summary').innerText()).to.match(/^Pod bare-0 would be denied \(.*crowd\.yaml:1\)\s+7 finding\(s\)$/);
+    expect(await first.getByRole('table').isVisible()).to.equal(false);
+    await first.locator('summary').focus();
+    await page.keyboard.press('Enter');
+    expect(await first.getByRole('table').isVisible()).to.equal(true);
+    expect(await first.getByRole('table').innerText()).to.include('spec.containers[0].image');
+    await browser.screenshot('html-file-folded');
+  });
+});
