@@ -1,11 +1,13 @@
 // A plain JSON request to the API server with the kubeconfig's credentials, for the Lease and the
 // reports: the generated client has no types for the report CRDs, and its Lease model writes
 // MicroTime fields in a form the API server refuses, so these few calls send JSON as written.
-import { request } from 'node:https';
-import { request as plainRequest } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { httpRequest } from '../http-request.js';
 
 const TIMEOUT_MS = 15_000;
+/** A list page of 500 Pods is a few MiB; a Lease or a report far less. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export interface KubeAnswer {
   status: number;
@@ -26,32 +28,28 @@ export class KubeRequestError extends Error {
 export async function kubeRequest(kubeConfig: KubeConfig, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeAnswer> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig names no current cluster');
-  const url = new URL(cluster.server + path);
-  const options: import('node:https').RequestOptions = { method, headers: { accept: 'application/json' }, timeout: TIMEOUT_MS };
-  await kubeConfig.applyToHTTPSOptions(options);
+  // The kubeconfig's CA, client certificate or token (a header), and its agent.
+  const tls: RequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(tls);
   const text = body === undefined ? undefined : JSON.stringify(body);
-  if (text !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  const send = url.protocol === 'http:' ? plainRequest : request;
-  return new Promise((resolve, reject) => {
-    const req = send(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks).toString();
-        let parsed: unknown = raw;
-        try {
-          parsed = raw ? JSON.parse(raw) : undefined;
-        } catch {
-          // Not JSON: keep the text.
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from the API server within ${TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(text);
+  const res = await httpRequest(new URL(cluster.server + path), {
+    method,
+    headers: { accept: 'application/json', ...(text !== undefined ? { 'content-type': contentType } : {}) },
+    ...(text !== undefined ? { body: text } : {}),
+    tls,
+    timeoutMs: TIMEOUT_MS,
+    maxBytes: MAX_ANSWER_BYTES,
+    peer: 'the API server',
+    holdsProcess: true,
   });
+  const raw = res.body.toString();
+  let parsed: unknown = raw;
+  try {
+    parsed = raw ? JSON.parse(raw) : undefined;
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: res.status, body: parsed };
 }
 
 /** The answer's Status message, or the HTTP status alone. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageFacts } from '../engine/types.js';
 import { registryApiHost, type ImageReference } from '../images/reference.js';
-import { httpGet, type HttpResponse } from './http.js';
+import { httpRequest, type HttpResponse } from '../http-request.js';
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
@@ -127,11 +127,12 @@ export class RegistryClient {
   private async authorizedGet(image: ImageReference, url: URL, accept: string): Promise<HttpResponse> {
     const tokenKey = `${image.registry}/${image.repository}`;
     const get = (authorization?: string) =>
-      httpGet(url, {
+      httpRequest(url, {
         headers: { Accept: accept, ...(authorization ? { Authorization: authorization } : {}) },
         timeoutMs: this.options.timeoutMs,
         maxBytes: MAX_DOCUMENT_BYTES,
-        ...(this.options.ca ? { ca: this.options.ca } : {}),
+        ...(this.options.ca ? { tls: { ca: this.options.ca } } : {}),
+        holdsProcess: false,
       }).catch((err: Error) => {
         throw new RegistryError(`${image.registry}: ${err.message}`);
       });
@@ -160,11 +161,12 @@ export class RegistryClient {
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', `repository:${image.repository}:pull`);
     const basic = this.basicAuth(image.registry);
-    const res = await httpGet(url, {
+    const res = await httpRequest(url, {
       headers: basic ? { Authorization: basic } : {},
       timeoutMs: this.options.timeoutMs,
       maxBytes: 64 * 1024,
-      ...(this.options.ca ? { ca: this.options.ca } : {}),
+      ...(this.options.ca ? { tls: { ca: this.options.ca } } : {}),
+      holdsProcess: false,
     }).catch((err: Error) => {
       throw new RegistryError(`${image.registry} token service: ${err.message}`);
     });
