@@ -1,7 +1,7 @@
 // `gapguard serve` as a user and the kubelet run it: the built CLI under plain Node, the quickstart
 // with its generated CA, a drain on SIGTERM that lets an in-flight request finish, and exit code 2
 // for usage and policy errors.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
@@ -12,46 +12,10 @@ import { insecurePod } from '../admission/objects.js';
 import { repoRoot } from '../helpers.js';
 import { FakeApiServer, namespace, NAMESPACES } from './fake-apiserver.js';
 import { admissionResponse, eventually, metricValue, reviewOf, send, type HttpAnswer } from './harness.js';
+import { caFileFrom, killServeProcesses, serveProcess } from './serve-process.js';
 
 const BIN = join(repoRoot, 'dist/src/cli/main.js');
-
-interface ServeProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  port: number;
-  exit: Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-
-async function serve(args: string[], cwd: string): Promise<ServeProcess> {
-  const cluster = args.some((a) => a.startsWith('--kubeconfig')) ? [] : ['--no-cluster'];
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...cluster, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
-  // Without --tls-cert the CA line follows on stdout, which is not ordered with stderr.
-  const started = () => /"msg":"serving"/.test(stderr) && (args.includes('--tls-cert') || stdout.includes('CA certificate: '));
-  await eventually(() => started() || child.exitCode !== null, 'the server to start', 20_000);
-  const serving = /"msg":"serving","url":"https:\/\/127\.0\.0\.1:(\d+)"/.exec(stderr);
-  if (!serving) throw new Error(`gapguard serve did not start:\n${stderr}`);
-  return { child, stdout: () => stdout, stderr: () => stderr, port: Number(serving[1]), exit };
-}
-
-function caFileFrom(stdout: string): string {
-  const line = /^CA certificate: (.+)$/m.exec(stdout);
-  expect(line, stdout).to.not.equal(null);
-  return line![1]!;
-}
+const serve = (args: string[], cwd: string) => serveProcess(BIN, args, cwd);
 
 function runToExit(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'serve', ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -64,7 +28,7 @@ describe('gapguard serve (CLI)', () => {
     cwd = mkdtempSync(join(tmpdir(), 'gapguard-serve-'));
   });
   afterEach(() => {
-    for (const child of running) child.kill('SIGKILL');
+    killServeProcesses();
     rmSync(cwd, { recursive: true, force: true });
   });
 
