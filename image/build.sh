@@ -128,11 +128,13 @@ install -D -m 0644 "$node_dir/LICENSE" "$runtime/usr/share/doc/node/LICENSE"
 step "compiling and bundling gapguard"
 npm run --silent build > /dev/null
 bundle="$app/app/dist/src/gapguard.mjs" # dist/src/ keeps paths.ts's package root at /app
+mkdir -p "$work/bundle"
+# gapguard.mjs and audit-worker.mjs, the background audit's thread, loaded from beside it.
+node scripts/bundle.mjs "$work/bundle" "$work/bundle-meta.json"
 mkdir -p "$(dirname "$bundle")"
-node scripts/bundle.mjs "$bundle.tmp" "$work/bundle-meta.json"
+install -m 0644 "$work/bundle/audit-worker.mjs" "$(dirname "$bundle")/audit-worker.mjs"
 # The kernel starts /usr/bin/gapguard with this interpreter: there is no /usr/bin/env in the image.
-{ echo '#!/usr/bin/node'; sed '1{/^#!/d}' "$bundle.tmp"; } > "$bundle"
-rm "$bundle.tmp"
+{ echo '#!/usr/bin/node'; sed '1{/^#!/d}' "$work/bundle/gapguard.mjs"; } > "$bundle"
 chmod 0755 "$bundle"
 install -D -m 0644 policy/default.yaml "$app/app/policy/default.yaml"
 install -D -m 0644 data/well-known-images.txt "$app/app/data/well-known-images.txt"

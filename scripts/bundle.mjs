@@ -1,15 +1,18 @@
-// Bundles the compiled CLI (after tsc) with esbuild; the entry is dist/src/cli/bin.js.
-//   node scripts/bundle.mjs               dist/cli/gapguard.js, the package's `bin`, for any Node
-//                                         the package supports: what `scan` needs in one chunk,
-//                                         what only serve, audit, fix or image lookups need in
-//                                         chunks loaded on first use
-//   node scripts/bundle.mjs OUTFILE META  one minified file for the image's own Node, and
-//                                         esbuild's metafile (image/build.sh)
+// Bundles the compiled CLI (after tsc) with esbuild; the entries are dist/src/cli/bin.js and the
+// background audit's worker, dist/src/cluster/audit-worker.js, which `serve` starts from the file
+// beside the module that starts it, with the same extension (cluster/audit-thread.ts).
+//   node scripts/bundle.mjs              dist/cli/gapguard.js, the package's `bin`, for any Node
+//                                        the package supports: what `scan` needs in one chunk,
+//                                        what only serve, audit, fix or image lookups need in
+//                                        chunks loaded on first use; dist/cli/audit-worker.js
+//   node scripts/bundle.mjs OUTDIR META  one minified file for the image's own Node,
+//                                        OUTDIR/gapguard.mjs, the worker's OUTDIR/audit-worker.mjs,
+//                                        and esbuild's metafile (image/build.sh)
 // A few files instead of about 45 modules spare the ES module loader's per-file work at every start.
 import { readFile, writeFile } from 'node:fs/promises';
 import { build, transform } from 'esbuild';
 
-const [outfile, metafile] = process.argv.slice(2);
+const [outdir, metafile] = process.argv.slice(2);
 
 /**
  * js-yaml with its object spread lowered to assignments. V8 before 12 (Node 20) gives every object
@@ -29,7 +32,7 @@ const lowerJsYamlSpread = {
   },
 };
 const common = {
-  entryPoints: { gapguard: 'dist/src/cli/bin.js' },
+  entryPoints: { gapguard: 'dist/src/cli/bin.js', 'audit-worker': 'dist/src/cluster/audit-worker.js' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -38,8 +41,9 @@ const common = {
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
 };
-if (outfile) {
-  const result = await build({ ...common, outfile, minify: true, keepNames: true, legalComments: 'none', metafile: true });
+if (outdir) {
+  // No splitting: each entry one whole file, the worker's holding its own copy of what it shares.
+  const result = await build({ ...common, outdir, outExtension: { '.js': '.mjs' }, minify: true, keepNames: true, legalComments: 'none', metafile: true });
   await writeFile(metafile, JSON.stringify(result.metafile));
 } else {
   await build({

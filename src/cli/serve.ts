@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ContinuousAudit } from '../cluster/continuous-audit.js';
+import type { AuditThread } from '../cluster/audit-thread.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
 import { PolicyError } from '../policy/load.js';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
+import { batchedStderr, createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../server/log.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/policy-report.js';
 import { Metrics } from '../server/metrics.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type RunningServer, type ServerOptions } from '../server/server.js';
@@ -221,31 +221,37 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 export async function runServe(argv: string[]): Promise<number> {
   const config = parsedOrExitCode('gapguard serve', USAGE, () => parseServeArgs(argv));
   if (typeof config === 'number') return config;
-  const logger = createLogger(config.logLevel);
+  const writeLog = batchedStderr();
+  const logger = createLogger(config.logLevel, writeLog);
   let server: RunningServer;
-  let continuous: ContinuousAudit | undefined;
+  let audit: AuditThread | undefined;
   try {
     const cluster = await clusterFrom(config, logger);
     const metrics = new Metrics();
-    server = await startServer({ ...config.options, cluster: cluster.view, logger, metrics });
+    server = await startServer({ ...config.options, cluster: cluster.view, logger, metrics, onPolicyReload: (inForce) => audit?.setPolicy(inForce.source) });
     if (config.background && cluster.kubeConfig) {
       try {
-        const { startContinuousAudit } = await import('../cluster/continuous-audit.js');
+        const { AuditThread } = await import('../cluster/audit-thread.js');
         const b = config.background;
-        const running = server;
-        continuous = await startContinuousAudit({
+        audit = new AuditThread({
           kubeConfig: cluster.kubeConfig,
           logger,
-          registry: metrics.registry,
-          policy: () => running.policy,
-          ...(config.options.imageLookups ? { imageLookups: config.options.imageLookups } : {}),
-          ...(b.reports ? { reports: b.reports } : {}),
-          ...(b.lease ? { lease: { ...b.lease, identity: process.env.POD_NAME || `${hostname()}-${process.pid}`, durationSeconds: LEASE_SECONDS, retryMs: LEASE_RETRY_MS } } : {}),
-          ...(b.dashboard ? { dashboard: b.dashboard } : {}),
-          ...(b.excludedNamespaces ? { excludedNamespaces: b.excludedNamespaces } : {}),
-          maxNamespaces: b.maxNamespaces,
-          debounceMs: AUDIT_DEBOUNCE_MS,
+          logLevel: config.logLevel,
+          writeLog,
+          policy: server.policyInForce.source,
+          metrics,
+          settings: {
+            ...(config.options.imageLookups ? { imageLookups: config.options.imageLookups } : {}),
+            ...(b.reports ? { reports: b.reports } : {}),
+            ...(b.lease ? { lease: { ...b.lease, identity: process.env.POD_NAME || `${hostname()}-${process.pid}`, durationSeconds: LEASE_SECONDS, retryMs: LEASE_RETRY_MS } } : {}),
+            ...(b.dashboard ? { dashboard: b.dashboard } : {}),
+            ...(b.excludedNamespaces ? { excludedNamespaces: b.excludedNamespaces } : {}),
+            maxNamespaces: b.maxNamespaces,
+            debounceMs: AUDIT_DEBOUNCE_MS,
+          },
         });
+        // Set before its start: a reload meanwhile is sent to it (onPolicyReload above).
+        await audit.start();
       } catch (err) {
         await server.close();
         throw err;
@@ -260,7 +266,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const signal = await waitForStopSignal();
   logger.info('stop signal received', { signal });
   // The audit first: a leader releases its lease before admission drains.
-  await continuous?.stop();
+  await audit?.stop();
   await server.close();
   return 0;
 }

@@ -4,8 +4,8 @@
 // own code, so owned objects are reported once at their owner exactly as the CLI does. Changes are
 // batched (one run per debounce interval at most), and an object judged before under the same
 // policy, NetworkPolicies and clock is not judged again, so a run after one Pod changed costs one
-// evaluation plus the owner dedup, not one per object: admission shares this event loop, and a run
-// gives it back every few milliseconds (slices.ts).
+// evaluation plus the owner dedup, not one per object; and a run gives the event loop of its thread
+// (audit-thread.ts: not admission's) back every few milliseconds (slices.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ObjectResult } from '../engine/types.js';
 import type { Policy } from '../policy/types.js';

@@ -1,7 +1,8 @@
 // What `serve --background-audit` adds beside admission: the background audit, its gauges, the
 // reports (written by the lease holder only, when a lease is configured; by this replica otherwise)
 // and the read-only dashboard. Admission does not depend on any of it: a failure here is logged and
-// retried, never a reason to stop serving.
+// retried, never a reason to stop serving. `serve` runs it in a worker thread of its own
+// (audit-thread.ts), so that none of this shares admission's event loop or heap.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Policy } from '../policy/types.js';
@@ -18,8 +19,6 @@ import { Retry } from './retry.js';
 /** A failed write (the API server busy, CRDs just installed) is tried again after this, doubling. */
 const FIRST_WRITE_RETRY_MS = 2000;
 const MAX_WRITE_RETRY_MS = 60_000;
-/** How often the policy in force is compared with the one last judged with (a reload replaces it). */
-const POLICY_CHECK_MS = 1000;
 /** Lookups of the background audit are not on the admission path: a longer budget than admission's. */
 const BACKGROUND_LOOKUP_BUDGET_MS = 30_000;
 
@@ -27,7 +26,8 @@ export interface ContinuousAuditConfig {
   kubeConfig: KubeConfig;
   logger: Logger;
   registry: Registry;
-  policy(): Policy;
+  /** The policy to judge with until setPolicy() replaces it. */
+  policy: Policy;
   imageLookups?: ImageLookupConfig;
   reports?: { format: ReportFormat; ownerClusterRole?: string };
   lease?: { namespace: string; name: string; identity: string; durationSeconds: number; retryMs: number };
@@ -40,6 +40,10 @@ export interface ContinuousAuditConfig {
 export interface ContinuousAudit {
   readonly audit: BackgroundAudit;
   readonly dashboard: Dashboard | undefined;
+  /** Resolves after the first run (rejects never: a failed run is logged). */
+  readonly firstRun: Promise<void>;
+  /** A reload put a new policy in force: judge everything again with it. */
+  setPolicy(policy: Policy): void;
   stop(): Promise<void>;
 }
 
@@ -81,10 +85,11 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
       );
     return writing;
   };
+  let policy = config.policy;
   const audit = new BackgroundAudit({
     kubeConfig: config.kubeConfig,
     logger,
-    policy: config.policy,
+    policy: () => policy,
     ...(config.imageLookups ? { imageLookups: new ImageLookupService({ ...config.imageLookups, budgetMs: BACKGROUND_LOOKUP_BUDGET_MS }) } : {}),
     ...(config.excludedNamespaces ? { excludedNamespaces: config.excludedNamespaces } : {}),
     debounceMs: config.debounceMs,
@@ -115,24 +120,19 @@ export async function startContinuousAudit(config: ContinuousAuditConfig): Promi
   const dashboard = config.dashboard ? await startDashboard(config.dashboard.host, config.dashboard.port, () => audit.latest?.view) : undefined;
   if (dashboard) logger.info('dashboard serving', { url: `http://${config.dashboard!.host}:${dashboard.port}/` });
   elector?.start();
-  // A reload puts a new policy object in force: judge everything again with it.
-  let judgedWith = config.policy();
-  const policyCheck = setInterval(() => {
-    const now = config.policy();
-    if (now === judgedWith) return;
-    judgedWith = now;
-    audit.invalidate();
-  }, POLICY_CHECK_MS);
-  policyCheck.unref();
   const started = audit.start().then(() => logger.info('background audit: first run done', { objects: audit.objectCount, ms: Math.round(audit.latest?.durationMs ?? 0) }));
   return {
     audit,
     dashboard,
+    firstRun: started.catch(() => undefined),
+    setPolicy(now) {
+      policy = now;
+      audit.invalidate();
+    },
     async stop() {
       // The lease first, so that another replica takes over while this one drains.
       await elector?.stop();
       writeRetry.cancel();
-      clearInterval(policyCheck);
       await audit.stop();
       await started.catch(() => undefined);
       await writing;

@@ -123,7 +123,7 @@ export function rolloutView(report: ViewInput, title: string, generatedAt: Date)
 
 /**
  * The same view, built with pause called between workloads: the background audit builds it on
- * every run over thousands of workloads, on the event loop admission shares (cluster/slices.ts).
+ * every run over thousands of workloads, on the event loop its dashboard shares (cluster/slices.ts).
  */
 export async function rolloutViewInSlices(report: ViewInput, title: string, generatedAt: Date, pause: () => Promise<void>): Promise<RolloutView> {
   const build = buildView(report, title, generatedAt);

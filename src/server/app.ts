@@ -216,7 +216,7 @@ function createApp(state: AppState): express.Express {
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
   });
   app.get('/metrics', async (_req, res) => {
-    const text = await state.metrics.registry.metrics();
+    const text = await state.metrics.text();
     res.writeHead(200, { 'content-type': state.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   });

@@ -19,7 +19,7 @@ export interface Logger {
  * and stderr writes to a pipe or file are synchronous system calls. Lines still pending when the
  * process exits are written then.
  */
-function batchedStderr(): (line: string) => void {
+export function batchedStderr(): (line: string) => void {
   let pending = '';
   const flush = (): void => {
     const text = pending;

@@ -79,12 +79,26 @@ export class Metrics {
     collect: () => this.imageCacheEntries.set(this.imageCacheSize()),
   });
 
+  /** Exposition text of registries in other threads (the background audit's), served after this one's. */
+  private readonly sources: (() => Promise<string>)[] = [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Present from the start, so that an alert on failures has a series to watch.
     this.policyReloads.inc({ result: 'success' }, 0);
     this.policyReloads.inc({ result: 'failure' }, 0);
     for (const outcome of ['hit', 'miss-resolved', 'failed', 'timed-out'] as const) this.imageLookups.inc({ outcome }, 0);
+  }
+
+  /** Adds another thread's metrics to what /metrics serves: its text, or "" when it has none to give. */
+  addSource(text: () => Promise<string>): void {
+    this.sources.push(text);
+  }
+
+  /** What /metrics serves: this registry's text, then each source's (metric names do not overlap). */
+  async text(): Promise<string> {
+    const parts = await Promise.all([this.registry.metrics(), ...this.sources.map((source) => source())]);
+    return parts.join('');
   }
 
   request(endpoint: Endpoint, kind: string | undefined, operation: string | undefined, decision: RequestDecision, seconds: number): void {

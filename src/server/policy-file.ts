@@ -15,8 +15,18 @@ const STABLE_FOR_MS = 200;
 /** Reads of a file that keeps changing before the reload is refused (about 4 s). */
 const MAX_READS = 20;
 
+/** What a policy is compiled from: a file's text (key files are read relative to it), or the embedded default. */
+export type PolicySource = { readonly file: string; readonly text: string } | undefined;
+
+/** The policy of a source, as this module compiles it; throws PolicyError. */
+export function compilePolicy(source: PolicySource): Policy {
+  return source ? parsePolicy(source.text, source.file) : defaultPolicy();
+}
+
 export interface PolicyInForce {
   readonly policy: Policy;
+  /** What it was compiled from, for another thread to compile the same policy (the background audit's). */
+  readonly source: PolicySource;
   /** sha256 of the file's text, 16 hex digits; "embedded" for the embedded default. */
   readonly hash: string;
   readonly loadedAt: Date;
@@ -62,13 +72,11 @@ export class PolicyFile {
     readonly file: string | undefined,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    /** Told of every policy a reload puts in force. */
+    private readonly onReload: (inForce: PolicyInForce) => void = () => {},
   ) {
-    if (file === undefined) {
-      this.current = { policy: defaultPolicy(), hash: 'embedded', loadedAt: new Date() };
-    } else {
-      const text = readPolicyText(file);
-      this.current = { policy: parsePolicy(text, file), hash: hashOf(text), loadedAt: new Date() };
-    }
+    const source = file === undefined ? undefined : { file, text: readPolicyText(file) };
+    this.current = { policy: compilePolicy(source), source, hash: source ? hashOf(source.text) : 'embedded', loadedAt: new Date() };
     metrics.policyInForce(this.current.hash);
   }
 
@@ -102,7 +110,9 @@ export class PolicyFile {
       if (this.stopped) return;
       hash = hashOf(text);
       if (hash === this.current.hash) return;
-      this.current = { policy: parsePolicy(text, file), hash, loadedAt: new Date() };
+      const source = { file, text };
+      this.current = { policy: compilePolicy(source), source, hash, loadedAt: new Date() };
+      this.onReload(this.current);
       this.metrics.policyReload('success');
       this.metrics.policyInForce(hash);
       this.logger.info('policy reloaded', { policyFile: file, sha256: hash });

@@ -11,7 +11,7 @@ import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.
 import { createRequestListener } from './app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { PolicyFile } from './policy-file.js';
+import { PolicyFile, type PolicyInForce } from './policy-file.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 import { readCredentials, type TlsFiles } from './tls.js';
 import { watchFiles } from './watch-files.js';
@@ -60,8 +60,10 @@ export interface ServerOptions {
   watchIntervalMs?: number;
   /** Registry lookups of image facts; without it, none. */
   imageLookups?: ImageLookupConfig;
-  /** The metrics /metrics serves; the background audit adds its gauges to the same registry. */
+  /** The metrics /metrics serves; the background audit adds its gauges (Metrics.addSource). */
   metrics?: Metrics;
+  /** Told of every policy a reload puts in force (the background audit judges with it). */
+  onPolicyReload?: (inForce: PolicyInForce) => void;
 }
 
 export interface RunningServer {
@@ -70,6 +72,8 @@ export interface RunningServer {
   readonly caFile?: string;
   /** The policy in force (replaced on every accepted reload). */
   readonly policy: Policy;
+  /** The same with its source and hash. */
+  readonly policyInForce: PolicyInForce;
   /** Stops accepting connections, finishes in-flight requests, then stops watchers and informers. */
   close(): Promise<void>;
 }
@@ -91,7 +95,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   const watchIntervalMs = options.watchIntervalMs ?? 5000;
 
   // A broken policy at startup is the caller's error to report: it propagates as a PolicyError.
-  const policyFile = new PolicyFile(options.policyFile, logger, metrics);
+  const policyFile = new PolicyFile(options.policyFile, logger, metrics, options.onPolicyReload);
 
   let tlsFiles: TlsFiles;
   let caFile: string | undefined;
@@ -273,6 +277,9 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     caFile,
     get policy() {
       return policyFile.inForce.policy;
+    },
+    get policyInForce() {
+      return policyFile.inForce;
     },
     close: () => (closing ??= drain()),
   };

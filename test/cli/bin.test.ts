@@ -1,11 +1,17 @@
 // The command the package ships (package.json `bin`: the bundle of scripts/bundle.mjs, made by
 // `npm run build`) behaves as the compiled modules the other CLI tests run: same bytes on stdout
-// and stderr, same exit codes, for each output format, `fix`, and the commands loaded on demand.
+// and stderr, same exit codes, for each output format, `fix`, and the commands loaded on demand;
+// and `serve --background-audit` starts the audit's worker thread from the bundle's own file.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { insecurePod } from '../admission/objects.js';
 import { repoRoot } from '../helpers.js';
+import { FakeApiServer, namespace, NAMESPACES, PODS } from '../server/fake-apiserver.js';
+import { eventually, metricValue, send } from '../server/harness.js';
+import { caFileFrom, killServeProcesses, serveProcess } from '../server/serve-process.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: { gapguard: string } };
 const SHIPPED = join(repoRoot, pkg.bin.gapguard);
@@ -43,4 +49,26 @@ describe('gapguard as shipped (package.json bin)', () => {
       expect(shipped.stdout.length + shipped.stderr.length).to.be.greaterThan(0);
     });
   }
+
+  it('runs the background audit in its worker thread, loaded from beside the bundle', async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'gapguard-bin-'));
+    const api = await new FakeApiServer().start();
+    try {
+      api.put(NAMESPACES, namespace('shop'));
+      api.put(PODS, insecurePod() as never);
+      api.writeKubeconfig(join(dir, 'kubeconfig.yaml'));
+      const server = await serveProcess(SHIPPED, [`--kubeconfig=${join(dir, 'kubeconfig.yaml')}`, '--cert-dir', join(dir, 'certs'), '--background-audit'], dir);
+      const ca = readFileSync(caFileFrom(server.stdout()));
+      await eventually(() => server.stderr().includes('"msg":"background audit: first run done"'), 'the first audit run', 30_000);
+      // The worker's gauges on /metrics: a Namespace and a Pod held.
+      expect(metricValue((await send({ port: server.port, ca, path: '/metrics' })).text, 'gapguard_background_audit_objects', {})).to.equal(2);
+      server.child.kill('SIGTERM');
+      expect(await server.exit).to.equal(0);
+    } finally {
+      killServeProcesses();
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

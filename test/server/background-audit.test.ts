@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { startContinuousAudit, type ContinuousAudit } from '../../src/cluster/continuous-audit.js';
 import { defaultPolicy, parsePolicy } from '../../src/policy/load.js';
-import type { Policy } from '../../src/policy/types.js';
 import { createLogger } from '../../src/server/log.js';
 import { FakeApiServer, namespace, NAMESPACES, PODS, type Obj } from './fake-apiserver.js';
 import { eventually } from './harness.js';
@@ -22,7 +21,6 @@ describe('background audit (reflectors against a fake API server)', function () 
   this.timeout(30_000);
   let api: FakeApiServer;
   let audit: ContinuousAudit;
-  let policy: Policy = defaultPolicy();
   const registry = new Registry();
 
   const judged = (): string[] =>
@@ -40,7 +38,7 @@ describe('background audit (reflectors against a fake API server)', function () 
       kubeConfig: api.kubeConfig(),
       logger: createLogger('error', () => {}),
       registry,
-      policy: () => policy,
+      policy: defaultPolicy(),
       excludedNamespaces: ['kube-system', 'gapguard'],
       maxNamespaces: 10,
       debounceMs: 20,
@@ -73,7 +71,7 @@ describe('background audit (reflectors against a fake API server)', function () 
     const privilegedAction = (): string | undefined =>
       audit.audit.latest?.view.namespaces[0]?.workloads.find((w) => w.name === 'web')?.findings.find((f) => f.rule === 'privileged/privileged-container')?.action;
     expect(privilegedAction()).to.equal('deny');
-    policy = parsePolicy('gaps:\n  privileged:\n    action: warn\n');
+    audit.setPolicy(parsePolicy('gaps:\n  privileged:\n    action: warn\n'));
     await eventually(() => privilegedAction() === 'warn', 'the Pod judged with the reloaded policy');
   });
 });
