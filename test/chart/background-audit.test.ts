@@ -75,18 +75,19 @@ describe('chart: background audit', () => {
     expect(container(objects).args).to.include(`--excluded-namespaces=${notSent.join(',')}`);
   });
 
-  it('adds the audit\'s memory per 1,000 Pods to the memory request and limit, and only when it is on', async () => {
+  it('adds the audit\'s memory, its thread\'s and per 1,000 Pods, to the memory request and limit, and only when it is on', async () => {
     const memory = (objects: RenderedObject[]) => {
       const r = (find(objects, 'Deployment').spec as { template: { spec: { containers: { resources: { requests: { memory: string }; limits: { memory: string } } }[] } } }).template.spec.containers[0]!.resources;
       return [r.requests.memory, r.limits.memory];
     };
     expect(memory(await render())).to.deep.equal(['128Mi', '256Mi']);
-    // The defaults: 2,000 Pods at 25 MiB per 1,000.
-    expect(memory(await on())).to.deep.equal(['178Mi', '306Mi']);
+    // The defaults: 100 MiB for the audit's thread, and 2,000 Pods at 25 MiB per 1,000.
+    expect(memory(await on())).to.deep.equal(['278Mi', '406Mi']);
     // Any quantity the schema admits; 10,001 Pods begin an 11th thousand. Helm 3 renders the same.
-    const values = { backgroundAudit: { enabled: true, sizing: { expectedPods: 10_001, memoryPerThousandPods: 25 } }, resources: { requests: { cpu: '100m', memory: 134217728 }, limits: { cpu: '1', memory: '1.5Gi' } } };
-    for (const binary of ['helm', 'helm3'] as const) expect(memory(await render({ values, binary, args: ['--kube-version', 'v1.37.2'] })), binary).to.deep.equal(['403Mi', '1811Mi']);
-    expect(memory(await on({ sizing: { expectedPods: 5000, memoryPerThousandPods: 0 } }))).to.deep.equal(['128Mi', '256Mi']);
+    const values = { backgroundAudit: { enabled: true, sizing: { expectedPods: 10_001, memoryBase: 100, memoryPerThousandPods: 25 } }, resources: { requests: { cpu: '100m', memory: 134217728 }, limits: { cpu: '1', memory: '1.5Gi' } } };
+    for (const binary of ['helm', 'helm3'] as const) expect(memory(await render({ values, binary, args: ['--kube-version', 'v1.37.2'] })), binary).to.deep.equal(['503Mi', '1911Mi']);
+    expect(memory(await on({ sizing: { expectedPods: 5000, memoryPerThousandPods: 0 } }))).to.deep.equal(['228Mi', '356Mi']);
+    expect(memory(await on({ sizing: { expectedPods: 5000, memoryBase: 0, memoryPerThousandPods: 0 } }))).to.deep.equal(['128Mi', '256Mi']);
   });
 
   it('ships the CRDs of the chosen format, kept on uninstall, and none when asked', async () => {

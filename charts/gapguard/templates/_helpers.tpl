@@ -235,14 +235,15 @@ Kubernetes' suffixes).
 
 {{/*
 The server's resources. With backgroundAudit.enabled, the audit's memory is added to the memory
-request and limit: backgroundAudit.sizing.memoryPerThousandPods MiB for every 1,000 Pods (begun)
-of backgroundAudit.sizing.expectedPods, rounded up to a whole MiB.
+request and limit: backgroundAudit.sizing.memoryBase MiB (its thread), and
+backgroundAudit.sizing.memoryPerThousandPods MiB for every 1,000 Pods (begun) of
+backgroundAudit.sizing.expectedPods, rounded up to a whole MiB.
 */}}
 {{- define "gapguard.resources" -}}
 {{- $resources := deepCopy .Values.resources -}}
 {{- $sizing := .Values.backgroundAudit.sizing -}}
-{{- if and .Values.backgroundAudit.enabled (gt (int $sizing.memoryPerThousandPods) 0) -}}
-{{- $auditMi := mul (div (add (int $sizing.expectedPods) 999) 1000) (int $sizing.memoryPerThousandPods) -}}
+{{- $auditMi := add (int $sizing.memoryBase) (mul (div (add (int $sizing.expectedPods) 999) 1000) (int $sizing.memoryPerThousandPods)) -}}
+{{- if and .Values.backgroundAudit.enabled (gt $auditMi 0) -}}
 {{- range $kind := list "requests" "limits" -}}
 {{- $memory := dig $kind "memory" "" $resources -}}
 {{- if $memory -}}
