@@ -6,7 +6,6 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
-import type { Policy } from '../policy/types.js';
 import { ImageLookupService, type ImageLookupConfig } from '../registry/lookups.js';
 import { createRequestListener } from './app.js';
 import type { Logger } from './log.js';
@@ -70,9 +69,7 @@ export interface RunningServer {
   readonly port: number;
   /** The CA to trust, when the server generated its own certificate. */
   readonly caFile?: string;
-  /** The policy in force (replaced on every accepted reload). */
-  readonly policy: Policy;
-  /** The same with its source and hash. */
+  /** The policy in force (replaced on every accepted reload), with its source and hash. */
   readonly policyInForce: PolicyInForce;
   /** Stops accepting connections, finishes in-flight requests, then stops watchers and informers. */
   close(): Promise<void>;
@@ -275,9 +272,6 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   return {
     port,
     caFile,
-    get policy() {
-      return policyFile.inForce.policy;
-    },
     get policyInForce() {
       return policyFile.inForce;
     },
