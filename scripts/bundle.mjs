@@ -1,14 +1,20 @@
-// Bundles the compiled CLI (after tsc) with esbuild; the entries are dist/src/cli/bin.js and the
-// background audit's worker, dist/src/cluster/audit-worker.js, which `serve` starts from the file
-// beside the module that starts it, with the same extension (cluster/audit-thread.ts).
-//   node scripts/bundle.mjs              dist/cli/gapguard.js, the package's `bin`, for any Node
-//                                        the package supports: what `scan` needs in one chunk,
-//                                        what only serve, audit, fix or image lookups need in
-//                                        chunks loaded on first use; dist/cli/audit-worker.js
+// Bundles the compiled CLI (after tsc) with esbuild.
+//   node scripts/bundle.mjs              for any Node the package supports:
+//                                        dist/cli/gapguard.cjs, the package's `bin` (of
+//                                        dist/src/cli/bin.js); dist/cli/main.js, the CLI as ES
+//                                        modules, with what `scan` needs in one chunk and what only
+//                                        serve, audit, fix or image lookups need in chunks loaded
+//                                        on first use; dist/cli/audit-worker.js, the background
+//                                        audit's worker, which `serve` starts from the file beside
+//                                        the module that starts it, with the same extension
+//                                        (cluster/audit-thread.ts); dist/cli/offline.cjs, the
+//                                        offline commands as one script, and the V8 code cache that
+//                                        Node before 22.1 starts them from (src/cli/offline-script.ts)
 //   node scripts/bundle.mjs OUTDIR META  one minified file for the image's own Node,
 //                                        OUTDIR/gapguard.mjs, the worker's OUTDIR/audit-worker.mjs,
 //                                        and esbuild's metafile (image/build.sh)
 // A few files instead of about 45 modules spare the ES module loader's per-file work at every start.
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { build, transform } from 'esbuild';
 
@@ -32,28 +38,94 @@ const lowerJsYamlSpread = {
   },
 };
 const common = {
-  entryPoints: { gapguard: 'dist/src/cli/bin.js', 'audit-worker': 'dist/src/cluster/audit-worker.js' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
-  // The CommonJS dependencies call require(): give the ES module bundle one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
 };
+// The CommonJS dependencies call require(): give an ES module bundle one.
+const esm = { format: 'esm', banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" } };
+// paths.ts and bin.ts find files by import.meta.url: a CommonJS bundle is given its URL under this name.
+const commonJs = { format: 'cjs', define: { 'import.meta.url': '__importMetaUrl' } };
+// Packages that src/yaml/document.ts and src/signatures/policy.ts require only when a line, a fix or
+// a trusted root needs them stay in node_modules: bundled, their code would sit in what every start
+// loads.
+const LOADED_ON_USE = ['yaml', '@sigstore/protobuf-specs', '@sigstore/verify'];
+
+/** Imports of these paths are left to Node at run time. */
+const external = (filter) => ({
+  name: 'external',
+  setup(b) {
+    b.onResolve({ filter }, (args) => ({ path: args.path, external: true }));
+  },
+});
+
+/**
+ * dist/cli/offline.cjs and its code cache. The script is CommonJS, so that V8 compiles it as one
+ * vm.Script, which takes a code cache on Node 20 (ES modules do not). The cache is made by running
+ * one scan of examples/insecure-deployment.yaml (scripts/code-cache.mjs), then checked: a start of
+ * this Node must take it.
+ */
+async function offlineScript() {
+  const file = 'dist/cli/offline.cjs';
+  const [out] = (
+    await build({
+      ...common,
+      ...commonJs,
+      entryPoints: ['dist/src/cli/main.js'],
+      write: false,
+      outfile: file,
+      // Minified, every start reads and V8 hashes half the text (about 3 ms less at a start here).
+      minify: true,
+      keepNames: true,
+      legalComments: 'none',
+      external: LOADED_ON_USE,
+      // serve and audit stay out: bin.ts starts them from the ES module bundle.
+      plugins: [lowerJsYamlSpread, external(/^\.\/(serve|audit)\.js$/)],
+    })
+  ).outputFiles;
+  // The script is compiled inside a function: no #! line.
+  await writeFile(file, out.text.replace(/^#!.*\n/, ''));
+  for (const args of [['scan', '--output', 'json', 'examples/insecure-deployment.yaml'], ['--check']]) {
+    const r = spawnSync(process.execPath, ['scripts/code-cache.mjs', file, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // The scan exits 1: the example has findings to deny.
+    if (r.status !== 0 && r.status !== 1) throw new Error(`scripts/code-cache.mjs ${args.join(' ')} failed (${r.status ?? r.signal})`);
+  }
+}
+
+const AUDIT_WORKER = 'dist/src/cluster/audit-worker.js';
+
 if (outdir) {
   // No splitting: each entry one whole file, the worker's holding its own copy of what it shares.
-  const result = await build({ ...common, outdir, outExtension: { '.js': '.mjs' }, minify: true, keepNames: true, legalComments: 'none', metafile: true });
+  const result = await build({
+    ...common,
+    ...esm,
+    entryPoints: { gapguard: 'dist/src/cli/bin.js', 'audit-worker': AUDIT_WORKER },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    metafile: true,
+  });
   await writeFile(metafile, JSON.stringify(result.metafile));
 } else {
   await build({
     ...common,
+    ...esm,
+    entryPoints: { main: 'dist/src/cli/main.js', 'audit-worker': AUDIT_WORKER },
     outdir: 'dist/cli',
     splitting: true,
     plugins: [lowerJsYamlSpread],
-    // Packages that src/yaml/document.ts and src/signatures/policy.ts require only when a line, a
-    // fix or a trusted root needs them stay in node_modules: bundled, their code would sit in a
-    // chunk that every start loads.
-    external: ['yaml', '@sigstore/protobuf-specs', '@sigstore/verify'],
+    external: LOADED_ON_USE,
   });
+  await build({
+    ...common,
+    ...commonJs,
+    entryPoints: ['dist/src/cli/bin.js'],
+    outfile: 'dist/cli/gapguard.cjs',
+    banner: { js: "'use strict';\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [external(/^\.\/main\.js$/)],
+  });
+  await offlineScript();
 }

@@ -1,12 +1,15 @@
 // The command the package ships (package.json `bin`: the bundle of scripts/bundle.mjs, made by
 // `npm run build`) behaves as the compiled modules the other CLI tests run: same bytes on stdout
 // and stderr, same exit codes, for each output format, `fix`, and the commands loaded on demand;
-// and `serve --background-audit` starts the audit's worker thread from the bundle's own file.
+// `serve --background-audit` starts the audit's worker thread from the bundle's own file. On Node
+// before 22.1 the offline commands run from dist/cli/offline.cjs with a V8 code cache: it is taken,
+// and a start whose V8 refuses it still answers the same.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { compileOffline } from '../../src/cli/offline-script.js';
 import { insecurePod } from '../admission/objects.js';
 import { repoRoot } from '../helpers.js';
 import { FakeApiServer, namespace, NAMESPACES, PODS } from '../server/fake-apiserver.js';
@@ -17,15 +20,15 @@ const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as 
 const SHIPPED = join(repoRoot, pkg.bin.gapguard);
 const COMPILED = join(repoRoot, 'dist/src/cli/main.js');
 
-function run(bin: string, args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+function run(bin: string, args: string[], nodeFlags: string[] = []) {
+  const r = spawnSync(process.execPath, [...nodeFlags, bin, ...args], { encoding: 'utf8', cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
   // The HTML report says when it was generated.
   return { code: r.status, stdout: r.stdout.replace(/Generated \d{4}-[\d-]+T[\d:.]+Z/, 'Generated (time)'), stderr: r.stderr };
 }
 
 describe('gapguard as shipped (package.json bin)', () => {
   it('is the bundle in dist/cli, not the compiled modules', () => {
-    expect(pkg.bin.gapguard).to.equal('dist/cli/gapguard.js');
+    expect(pkg.bin.gapguard).to.equal('dist/cli/gapguard.cjs');
   });
 
   const fixture = 'test/fixtures/cli/mixed.yaml';
@@ -70,5 +73,21 @@ describe('gapguard as shipped (package.json bin)', () => {
       await api.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('the offline script and its code cache', () => {
+    const OFFLINE = join(repoRoot, 'dist/cli/offline.cjs');
+
+    it('comes with a code cache that V8 takes', () => {
+      expect(compileOffline(OFFLINE)?.script.cachedDataRejected).to.equal(false);
+    });
+
+    it('answers as the compiled CLI does when V8 refuses the cache (a V8 flag the cache was not made with)', () => {
+      const flags = ['--max-old-space-size=512'];
+      const probe = `import('${join(repoRoot, 'dist/src/cli/offline-script.js')}').then((m) => process.stdout.write(String(m.compileOffline('${OFFLINE}').script.cachedDataRejected)))`;
+      expect(spawnSync(process.execPath, [...flags, '--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout).to.equal('true');
+      const args = ['scan', '--output', 'json', fixture];
+      expect(run(SHIPPED, args, flags)).to.deep.equal(run(COMPILED, args));
+    });
   });
 });
