@@ -1,8 +1,9 @@
 // Scan benchmark: `gapguard scan --output json` against the floor (floor.ts: js-yaml loading the
 // same files, nothing else), interleaved run by run, on the corpus of corpus.ts. Wall time from
 // this process (spawn to exit), CPU time (user + system) and peak resident memory from GNU time.
-// CPU time is the steadier figure on a shared machine. Prints a Markdown table of medians and
-// writes every run to bench/results/scan-*.json.
+// CPU time is the steadier figure on a shared machine. The startup case also times `node -e 0`,
+// what any Node command pays on the machine. Prints a Markdown table of medians and writes every run
+// to bench/results/scan-*.json.
 // Environment: RUNS (5), STARTUP_RUNS (15), CASES (comma-separated case names, default all).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 writeCorpus(corpus);
 const gapguard = (path: string) => [gapguardBin(root), 'scan', '--output', 'json', path];
 const floor = (path: string) => [join(root, 'dist/bench/scan/floor.js'), path];
+const bareNode = ['-e', '0'];
 
 interface Row {
   case: string;
@@ -57,23 +59,21 @@ interface Row {
   runs: number;
   gapguard: { seconds: number; cpuSeconds: number; rssMiB: number; samples: Sample[] };
   floor: { seconds: number; cpuSeconds: number; rssMiB: number; samples: Sample[] };
+  node?: { seconds: number; cpuSeconds: number; samples: Sample[] };
 }
 
 const results: Row[] = [];
 for (const c of cases) {
   const g: Sample[] = [];
   const f: Sample[] = [];
+  const n: Sample[] = [];
+  const runs: (() => void)[] = [() => g.push(measure(gapguard(c.path))), () => f.push(measure(floor(c.path)))];
+  if (c.objects === 1) runs.push(() => n.push(measure(bareNode)));
   measure(gapguard(c.path)); // warm the page cache for both
   measure(floor(c.path));
   for (let i = 0; i < c.runs; i++) {
-    // Alternate who goes first, so neither always runs right after the other.
-    if (i % 2 === 0) {
-      g.push(measure(gapguard(c.path)));
-      f.push(measure(floor(c.path)));
-    } else {
-      f.push(measure(floor(c.path)));
-      g.push(measure(gapguard(c.path)));
-    }
+    // Alternate the order, so none always runs right after another.
+    for (const run of i % 2 === 0 ? runs : [...runs].reverse()) run();
   }
   const row: Row = {
     case: c.name,
@@ -81,6 +81,7 @@ for (const c of cases) {
     runs: c.runs,
     gapguard: { seconds: median(g.map((s) => s.seconds)), cpuSeconds: median(g.map((s) => s.cpuSeconds)), rssMiB: median(g.map((s) => s.rssMiB)), samples: g },
     floor: { seconds: median(f.map((s) => s.seconds)), cpuSeconds: median(f.map((s) => s.cpuSeconds)), rssMiB: median(f.map((s) => s.rssMiB)), samples: f },
+    node: n.length ? { seconds: median(n.map((s) => s.seconds)), cpuSeconds: median(n.map((s) => s.cpuSeconds)), samples: n } : undefined,
   };
   results.push(row);
   process.stderr.write(`${c.name}: gapguard ${row.gapguard.seconds.toFixed(3)} s, floor ${row.floor.seconds.toFixed(3)} s\n`);
@@ -97,6 +98,14 @@ const lines = [
       `| ${r.case} | ${ms(r.gapguard.seconds)} | ${Math.round(r.objects / r.gapguard.seconds)} | ${ms(r.gapguard.cpuSeconds)} | ${r.gapguard.rssMiB.toFixed(0)} MiB | ${ms(r.floor.seconds)} | ${ms(r.floor.cpuSeconds)} | ${r.floor.rssMiB.toFixed(0)} MiB | ${(r.gapguard.seconds / r.floor.seconds).toFixed(2)}x | ${(r.gapguard.cpuSeconds / r.floor.cpuSeconds).toFixed(2)}x |`,
   ),
 ];
+for (const r of results.filter((r) => r.node)) {
+  const node = r.node!;
+  lines.push(
+    '',
+    `node -e 0, same runs: ${ms(node.seconds)} wall, ${ms(node.cpuSeconds)} CPU; startup against it: gapguard ${(r.gapguard.seconds / node.seconds).toFixed(2)}x wall, floor ${(r.floor.seconds / node.seconds).toFixed(2)}x` +
+      (process.env.NODE_EXTRA_CA_CERTS ? ` (NODE_EXTRA_CA_CERTS is set: Node 20 reads those certificates at every start)` : ''),
+  );
+}
 const rss = (n: string) => results.find((r) => r.case.startsWith(n))?.gapguard.rssMiB;
 if (rss('5000') && rss('100')) lines.push('', `peak RSS at 5,000 objects / at 100: ${(rss('5000')! / rss('100')!).toFixed(2)}x`);
 console.log(lines.join('\n'));
