@@ -104,16 +104,44 @@ async function webhookCalls(client: ApiClient): Promise<Record<string, { count: 
   return calls;
 }
 
+/** gapguard's own view of its calls, summed over its replicas: its request histogram (server-side time, body reading included) by endpoint, and its TLS handshakes. */
+interface ServerSide {
+  calls: Record<string, { count: number; seconds: number }>;
+  handshakes: number;
+}
+
+async function gapguardServerSide(client: ApiClient, pods: string[]): Promise<ServerSide> {
+  const side: ServerSide = { calls: {}, handshakes: 0 };
+  for (const pod of pods) {
+    const r = await client.send('GET', `/api/v1/namespaces/${RELEASE_NAMESPACE}/pods/https:${pod}:8443/proxy/metrics`);
+    if (r.status !== 200) throw new Error(`${pod} /metrics: HTTP ${r.status}`);
+    for (const m of r.body.matchAll(/^gapguard_admission_duration_seconds_(count|sum)\{endpoint="(\w+)"\} (\S+)$/gm)) {
+      const entry = (side.calls[m[2]!] ??= { count: 0, seconds: 0 });
+      if (m[1] === 'count') entry.count += Number(m[3]);
+      else entry.seconds += Number(m[3]);
+    }
+    side.handshakes += Number(/^gapguard_tls_handshakes_total (\S+)$/m.exec(r.body)?.[1] ?? NaN);
+  }
+  return side;
+}
+
+function diffServerSide(before: ServerSide, after: ServerSide): ServerSide {
+  return { calls: diffCalls(before.calls, after.calls), handshakes: after.handshakes - before.handshakes };
+}
+
 interface Round {
   pods: PodResult[];
   cpu: Record<string, number>;
   webhooks: Record<string, { count: number; seconds: number }>;
+  server: ServerSide;
+  seconds: number;
   load: number;
 }
 
 /** Creates `count` Pods at RATE, waits until the kubelet reports every one Running, then deletes them and waits until they are gone from the node. */
 async function runRound(client: ApiClient, watch: PodWatch, sources: CpuSources, config: Config, namespace: string, round: number, count: number): Promise<Round> {
   const callsBefore = await webhookCalls(client);
+  const serverBefore = await gapguardServerSide(client, gapguardPodNames);
   const cpuBefore = sampleCpu(sources);
   const t0 = performance.now();
   const creates: Promise<{ name: string; started: number; ended: number }>[] = [];
@@ -137,7 +165,9 @@ async function runRound(client: ApiClient, watch: PodWatch, sources: CpuSources,
   }, 180_000, 50);
   const cpu = cpuBetween(cpuBefore, sampleCpu(sources));
   const load = loadavg()[0]!;
+  const seconds = (performance.now() - t0) / 1000;
   const webhooks = diffCalls(callsBefore, await webhookCalls(client));
+  const server = diffServerSide(serverBefore, await gapguardServerSide(client, gapguardPodNames));
   const pods = created.map((c) => {
     const seen = watch.running.get(`${namespace}/${c.name}`)!;
     const serverSeconds = seen.startedAt ? (Date.parse(seen.startedAt) - Date.parse(seen.created)) / 1000 : undefined;
@@ -153,7 +183,7 @@ async function runRound(client: ApiClient, watch: PodWatch, sources: CpuSources,
   // ...and from the node: their sandboxes stopped, their shims gone, before the next round starts.
   await eventually('the node back to its standing shims', async () => (shimCount(sources.shimMarker) <= standingShims ? true : undefined), 120_000, 250);
   await sleep(1000);
-  return { pods, cpu, webhooks, load };
+  return { pods, cpu, webhooks, server, seconds, load };
 }
 
 function diffCalls(before: Record<string, { count: number; seconds: number }>, after: Record<string, { count: number; seconds: number }>): Record<string, { count: number; seconds: number }> {
@@ -177,6 +207,8 @@ async function gapguardDecisions(): Promise<string[]> {
 
 /** The node's shims with no bench Pod running (gapguard's and the no-op pair's replicas). */
 let standingShims = 0;
+/** gapguard's replicas, whose metrics each round reads. */
+let gapguardPodNames: string[] = [];
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -187,6 +219,7 @@ async function main(): Promise<void> {
   if (!e.node || !(e.gapguard instanceof InClusterGapguard)) throw new Error('the startup benchmark needs the real node: run it as root, without GAPGUARD_E2E_NODE=0');
   const image = e.gapguard.image;
   const gapguard = await waitReplicas(2);
+  gapguardPodNames = gapguard.map((p) => p.name);
   const benchDir = join(e.workdir, 'bench-startup');
   mkdirSync(benchDir);
   const noopImage = await installNoop(image, benchDir);
@@ -209,6 +242,7 @@ async function main(): Promise<void> {
     const rounds: Round[] = [];
     const cpu = Object.fromEntries(CONFIGS.map((c) => [c, {}])) as Record<Config, Record<string, number>>;
     const webhooks = Object.fromEntries(CONFIGS.map((c) => [c, {}])) as Record<Config, Record<string, { count: number; seconds: number }>>;
+    const server = Object.fromEntries(CONFIGS.map((c) => [c, { calls: {}, handshakes: 0, seconds: 0 }])) as Record<Config, ServerSide & { seconds: number }>;
     const loads: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // Each round starts with the next configuration, so none is always first after the machine's pauses.
@@ -223,13 +257,20 @@ async function main(): Promise<void> {
           w.count += v.count;
           w.seconds += v.seconds;
         }
+        for (const [k, v] of Object.entries(r.server.calls)) {
+          const w = (server[config].calls[k] ??= { count: 0, seconds: 0 });
+          w.count += v.count;
+          w.seconds += v.seconds;
+        }
+        server[config].handshakes += r.server.handshakes;
+        server[config].seconds += r.seconds;
       }
       process.stderr.write(`bench: round ${round}/${ROUNDS} done, load average ${loadavg()[0]!.toFixed(2)}\n`);
     }
     // The replicas that answered are the ones accounted: none restarted or was replaced.
     const after = (await gapguardPods()).map((p) => p.uid).sort();
     if (JSON.stringify(after) !== JSON.stringify(sources.podGroups.gapguard!.slice().sort())) throw new Error('a gapguard replica was replaced during the run; its CPU is not accounted');
-    report({ rounds, cpu, webhooks, loads, loadAtStart, decisions: await gapguardDecisions(), gapguardImage: `${image.repository}@${image.digest}`, noopImage, seconds: (Date.now() - started) / 1000 });
+    report({ rounds, cpu, webhooks, server, loads, loadAtStart, decisions: await gapguardDecisions(), gapguardImage: `${image.repository}@${image.digest}`, noopImage, seconds: (Date.now() - started) / 1000 });
   } finally {
     watch.stop();
     client.close();
@@ -240,6 +281,7 @@ interface Summary {
   rounds: Round[];
   cpu: Record<Config, Record<string, number>>;
   webhooks: Record<Config, Record<string, { count: number; seconds: number }>>;
+  server: Record<Config, ServerSide & { seconds: number }>;
   loads: number[];
   loadAtStart: number[];
   decisions: string[];
@@ -294,6 +336,12 @@ function report(s: Summary): void {
     '',
     'Webhook calls the kube-apiserver made (its admission_webhook_admission_duration_seconds), per configuration: name count × mean ms',
     ...CONFIGS.map((c) => `  ${c}: ${Object.entries(s.webhooks[c]).map(([n, w]) => `${n} ${w.count} × ${((w.seconds / w.count) * 1000).toFixed(1)} ms`).join(', ') || '(none)'}`),
+    "gapguard's side, both replicas: its request histogram by endpoint (server time, count × mean ms) and its TLS handshakes (the kubelet's probes and these reads of /metrics included: the none row is that floor)",
+    ...CONFIGS.map((c) => {
+      const x = s.server[c];
+      const calls = Object.entries(x.calls).map(([n, w]) => `${n} ${w.count} × ${((w.seconds / w.count) * 1000).toFixed(2)} ms`).join(', ') || '(no call)';
+      return `  ${c}: ${calls}; ${x.handshakes} handshakes in ${x.seconds.toFixed(0)} s (${(x.handshakes / x.seconds).toFixed(2)}/s)`;
+    }),
     `gapguard's admission counters: ${s.decisions.join('; ')}`,
     `total ${s.seconds.toFixed(0)} s`,
   ];
@@ -302,7 +350,7 @@ function report(s: Summary): void {
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(dir, `startup-${stamp}.txt`), `${lines.join('\n')}\n`);
-  writeFileSync(join(dir, `startup-${stamp}.json`), JSON.stringify({ rounds: ROUNDS, podsPerRound: PODS, rate: RATE, warmup: WARMUP, stats, cpu: s.cpu, webhooks: s.webhooks, loads: s.loads, loadAtStart: s.loadAtStart, pods }, null, 1));
+  writeFileSync(join(dir, `startup-${stamp}.json`), JSON.stringify({ rounds: ROUNDS, podsPerRound: PODS, rate: RATE, warmup: WARMUP, stats, cpu: s.cpu, webhooks: s.webhooks, server: s.server, loads: s.loads, loadAtStart: s.loadAtStart, pods }, null, 1));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

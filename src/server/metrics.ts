@@ -41,6 +41,11 @@ export class Metrics {
     labelNames: ['endpoint'] as const,
     registers: [this.registry],
   });
+  private readonly handshakes = new Counter({
+    name: 'gapguard_tls_handshakes_total',
+    help: 'TLS handshakes completed (new connections). Against gapguard_admission_requests_total: well under one a request when clients keep their connections open.',
+    registers: [this.registry],
+  });
   private readonly findings = new Counter({
     name: 'gapguard_findings_total',
     help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied or patched).',
@@ -109,6 +114,10 @@ export class Metrics {
       decision,
     });
     this.duration.observe({ endpoint }, seconds);
+  }
+
+  tlsHandshake(): void {
+    this.handshakes.inc();
   }
 
   uploadAborted(endpoint: Endpoint): void {

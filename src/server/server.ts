@@ -176,6 +176,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   // connections the kube-apiserver dials and keeps for 90 s).
   const idleSince = new Map<Socket, number>();
   server.on('secureConnection', (socket: Socket) => {
+    metrics.tlsHandshake();
     idleSince.set(socket, Date.now());
     socket.once('close', () => idleSince.delete(socket));
   });

@@ -1,10 +1,10 @@
 // Limits on connections, as a hostile client would test them: TLS suites that are not offered, a
-// handshake never finished, more connections than the server takes.
+// handshake never finished, more connections than the server takes; and the handshake count.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { expect } from 'chai';
 import { insecurePod } from '../admission/objects.js';
-import { admitVia, reviewOf, startTestServer, type TestServer } from './harness.js';
+import { admitVia, metricValue, reviewOf, send, startTestServer, type TestServer } from './harness.js';
 
 function handshake(server: TestServer, options: { ciphers?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -78,6 +78,21 @@ describe('server: TLS suites and connection limits', function () {
       expect((await admitVia(server, '/validate', reviewOf(insecurePod()))).allowed).to.equal(false);
     } finally {
       for (const socket of held) socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('counts TLS handshakes: one per connection, not per request', async () => {
+    const server = await startTestServer();
+    const handshakes = async () => metricValue((await server.get('/metrics')).text, 'gapguard_tls_handshakes_total', {});
+    try {
+      expect((await admitVia(server, '/validate', reviewOf(insecurePod()))).allowed).to.equal(false);
+      expect((await admitVia(server, '/validate', reviewOf(insecurePod()))).allowed).to.equal(false);
+      expect(await handshakes()).to.equal(1);
+      // A client that does not keep its connection: one more.
+      expect((await send({ port: server.port, ca: server.ca, path: '/healthz' })).status).to.equal(200);
+      expect(await handshakes()).to.equal(2);
+    } finally {
       await server.close();
     }
   });
