@@ -23,6 +23,15 @@ const HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Far more than the kube-apiserver keeps open to one replica (Go's pool), far fewer than the file descriptors. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+/**
+ * How long a connection may sit idle between requests: longer than the kube-apiserver keeps an idle
+ * connection to a webhook (90 s, client-go's IdleConnTimeout), so the client is the one that ends
+ * it. With Node's 5 s default the server closed connections the kube-apiserver still meant to reuse:
+ * after each pause of more than 5 s the next call paid a new TLS handshake, and a close crossing a
+ * POST on the wire is a fail-closed "connection reset" (Go does not retry a POST). Idle connections
+ * stay bounded by maxConnections, and a drain closes them once cold.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 const SELF_SIGNED_RENEWAL_CHECK_MS = 12 * 3600_000;
 /** How long startup waits for the cluster's first lists before serving from the policy alone. */
 const FIRST_LIST_WAIT_MS = 10_000;
@@ -170,6 +179,7 @@ async function start(options: ServerOptions): Promise<RunningServer> {
   // A client that sends its headers slowly holds a connection as long as one that never does.
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // Connections with no request in flight, and since when: the drain closes them once they are cold.
   // Kept here rather than left to Node's closeIdleConnections(), which closes hot connections as
   // readily as cold ones and counts a connection that never sent a request as busy (the spare
