@@ -11,6 +11,7 @@ import { batchedStderr, createLogger, LOG_LEVELS, type Logger, type LogLevel } f
 import { REPORT_FORMATS, type ReportFormat } from '../report/policy-report.js';
 import { Metrics } from '../server/metrics.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, startServer, type RunningServer, type ServerOptions } from '../server/server.js';
+import { WARM_UP_ROUNDS } from '../server/warm-up.js';
 import { IMAGE_LOOKUP_OPTIONS, imageLookupConfig, imageLookupUsage } from './image-lookup-flags.js';
 import { excludedNamespacesFlag, parseFlags, parsedOrExitCode, UsageError } from './usage.js';
 
@@ -155,6 +156,7 @@ function parseServeArgs(argv: string[]): ServeConfig | 'help' {
       ...(v.policy !== undefined ? { policyFile: v.policy } : {}),
       bodyLimit: wholeNumber('body-limit', v['body-limit'], 1024, 1024 ** 3),
       ...(imageLookups ? { imageLookups } : {}),
+      warmUpRounds: WARM_UP_ROUNDS,
     },
     logLevel: v['log-level'] as LogLevel,
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),

@@ -3,6 +3,7 @@
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { AdmissionSources } from '../admission/admit.js';
 import type { ClusterView } from '../cluster/view.js';
 import { NO_CLUSTER } from '../cluster/view.js';
@@ -13,6 +14,7 @@ import { Metrics } from './metrics.js';
 import { PolicyFile, type PolicyInForce } from './policy-file.js';
 import { ensureSelfSignedCertificate } from './self-signed.js';
 import { readCredentials, type TlsFiles } from './tls.js';
+import { warmUp } from './warm-up.js';
 import { watchFiles } from './watch-files.js';
 
 export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
@@ -72,6 +74,8 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** Told of every policy a reload puts in force (the background audit judges with it). */
   onPolicyReload?: (inForce: PolicyInForce) => void;
+  /** Rounds of built-in sample reviews judged before listening (warm-up.ts); none without it. */
+  warmUpRounds?: number;
 }
 
 export interface RunningServer {
@@ -237,6 +241,16 @@ async function start(options: ServerOptions): Promise<RunningServer> {
     ]);
     clearTimeout(waited);
     if (!listed) logger.warn('the cluster has not answered the first lists; serving from the policy alone until it does', { waitedSeconds: FIRST_LIST_WAIT_MS / 1000 });
+    if (options.warmUpRounds) {
+      const warmStarted = performance.now();
+      try {
+        const judged = warmUp(sources, options.warmUpRounds);
+        logger.info('warmed up', { judged, ms: Math.round(performance.now() - warmStarted) });
+      } catch (err) {
+        // A policy the samples trip over is still a policy to serve: the warm-up is only for speed.
+        logger.warn('warm-up stopped', { error: (err as Error).message });
+      }
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
