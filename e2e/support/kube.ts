@@ -13,9 +13,9 @@ export function apply(namespace: string, manifest: Manifest, ...args: string[]):
   return kubectl(['-n', namespace, 'apply', '-f', '-', ...args], JSON.stringify(manifest));
 }
 
-/** One object, or the list of them when name is empty. */
-export async function getJson<T = Record<string, any>>(namespace: string, resource: string, name: string): Promise<T> {
-  const r = await kubectl(['-n', namespace, 'get', resource, ...(name ? [name] : []), '-o', 'json']);
+/** One object, or the list of them when name is empty; extra arguments such as --show-managed-fields. */
+export async function getJson<T = Record<string, any>>(namespace: string, resource: string, name: string, ...args: string[]): Promise<T> {
+  const r = await kubectl(['-n', namespace, 'get', resource, ...(name ? [name] : []), '-o', 'json', ...args]);
   if (r.code !== 0) throw new Error(`kubectl get ${resource} ${name} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
