@@ -18,6 +18,19 @@ const tagged = (s: PodSpec): void => {
   s.containers[0].image = 'nginx:latest';
 };
 
+/** Clean Pods are created in ns, 4 at a time, from a second before change until it is done: every one is admitted. */
+async function expectNoFailureWhile(ns: string, change: () => Promise<void>): Promise<void> {
+  const load = startLoad(ns, 4);
+  try {
+    await sleep(1000);
+    await change();
+  } finally {
+    await load.stop();
+  }
+  expect(load.failures, load.failures.slice(0, 3).join('\n')).to.deep.equal([]);
+  expect(load.created).to.be.greaterThan(20);
+}
+
 describe('faults', function () {
   let enforce: string;
   let audit: string;
@@ -75,18 +88,12 @@ describe('faults', function () {
   it('renews the chart-generated certificate with helm upgrade while Pods are created, and none fails', async function () {
     const g = env().gapguard;
     if (!(g instanceof InClusterGapguard)) this.skip(); // out of the cluster there is no chart-generated pair
-    const load = startLoad(enforce, 4);
-    try {
-      await sleep(1000);
+    await expectNoFailureWhile(enforce, async () => {
       // The upgrade gives the webhooks the new CA at once; the replicas serve the old certificate
       // until the kubelet refreshes their mounted Secret: both must be trusted meanwhile.
       await g.renewGeneratedPair();
       await sleep(2000);
-    } finally {
-      await load.stop();
-    }
-    expect(load.failures, load.failures.slice(0, 3).join('\n')).to.deep.equal([]);
-    expect(load.created).to.be.greaterThan(20);
+    });
     expect(await g.logs()).to.include('certificate reloaded');
   });
 
@@ -100,20 +107,14 @@ describe('faults', function () {
     // pair moves to a Secret of the operator's (a rollout), out of it nothing changes.
     await g.trust(oldCa);
 
-    const load = startLoad(enforce, 4);
-    try {
-      await sleep(1000);
+    await expectNoFailureWhile(enforce, async () => {
       // 1. Trust both CAs. 2. Serve the new certificate (every replica). 3. Trust only the new CA.
       await g.trust(oldCa + ca2Pem);
       await g.serve(next, ca2Pem);
       await sleep(2000);
       await g.trust(ca2Pem);
       await sleep(2000);
-    } finally {
-      await load.stop();
-    }
-    expect(load.failures, load.failures.slice(0, 3).join('\n')).to.deep.equal([]);
-    expect(load.created).to.be.greaterThan(20);
+    });
     expect(await g.logs()).to.include('certificate reloaded');
   });
 });
