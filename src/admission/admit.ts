@@ -262,7 +262,7 @@ export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: Ad
   const { request, object, namespace, name, mode, gvk } = subject;
   const limits = sources.policy.limits;
   const over = overLimit(object, limits);
-  if (over) return { ...notJudged(over, mode, `${request.kind.kind} ${namespace}/${name}`, request.uid), mode, namespace, name };
+  if (over) return outcomeOf(notJudged(over, mode, `${request.kind.kind} ${namespace}/${name}`, request.uid), mode, namespace, name);
   const lookups = options.imageLookups;
   const ctx: EvalContext = {
     policy: sources.policy,
@@ -286,7 +286,19 @@ export function judge(endpoint: Endpoint, subject: AdmissionSubject, sources: Ad
     endpoint === 'validate'
       ? validate(placed, isNew, mode, subjectName, request.uid, notes, limits)
       : mutate(placed, isNew, result.patch, known !== undefined, mode, subjectName, request.uid, limits);
-  return { ...answer, mode, namespace, name: result.name || name, ...(lookups?.size ? { imageLookups: lookups } : {}) };
+  const outcome = outcomeOf(answer, mode, namespace, result.name || name);
+  if (lookups?.size) outcome.imageLookups = lookups;
+  return outcome;
+}
+
+/**
+ * The answer with what was decided about its subject. Written out rather than spread: on Node 20 a
+ * spread of the answer took about a tenth of judging the benchmark's review.
+ */
+function outcomeOf(answer: Answer, mode: AdmissionMode, namespace: string, name: string): AdmissionOutcome {
+  const outcome: AdmissionOutcome = { response: answer.response, decision: answer.decision, mode, namespace, name, findings: answer.findings };
+  if (answer.overLimit !== undefined) outcome.overLimit = answer.overLimit;
+  return outcome;
 }
 
 /**
