@@ -133,38 +133,43 @@ async function answerAdmission(state: AppState, route: Route, query: string, req
   const started = performance.now();
   let request: AdmissionRequest | undefined;
   let outcome: AdmissionOutcome;
-  metrics.inFlight.inc();
-  res.once('close', () => metrics.inFlight.dec());
+  // Counted down when the answer is sent or the upload given up, not on the response's 'close':
+  // a listener per request cost more than the count.
+  metrics.admissionStarted();
   try {
-    if (state.requireClientCert) assertClientCertificate(req, state.clientNames);
-    const routeMode = auditOnlyQuery(query) ? 'audit' : route.mode;
-    request = parseReview(await readBody(req, state.bodyLimit));
-    outcome = state.imageLookups
-      ? await admitWithLookups(state.imageLookups, endpoint, request, state.sources, routeMode)
-      : admit(endpoint, request, state.sources, { route: routeMode, now: new Date() });
-  } catch (err) {
-    if (err instanceof UploadAbortedError) {
-      // Nobody is left to answer, and it is not the webhook's error: one line and its own counter.
-      metrics.uploadAborted(endpoint);
-      logger.info('admission upload aborted by the client', { endpoint, error: err.message });
+    try {
+      if (state.requireClientCert) assertClientCertificate(req, state.clientNames);
+      const routeMode = auditOnlyQuery(query) ? 'audit' : route.mode;
+      request = parseReview(await readBody(req, state.bodyLimit));
+      outcome = state.imageLookups
+        ? await admitWithLookups(state.imageLookups, endpoint, request, state.sources, routeMode)
+        : admit(endpoint, request, state.sources, { route: routeMode, now: new Date() });
+    } catch (err) {
+      if (err instanceof UploadAbortedError) {
+        // Nobody is left to answer, and it is not the webhook's error: one line and its own counter.
+        metrics.uploadAborted(endpoint);
+        logger.info('admission upload aborted by the client', { endpoint, error: err.message });
+        return;
+      }
+      const { status, message } = failure(err);
+      // Past the limit the rest of the body is not read, so the connection cannot be reused.
+      sendJson(res, status, { error: message }, status === 413);
+      metrics.request(endpoint, request?.kind.kind, request?.operation, 'error', (performance.now() - started) / 1000);
+      const fields = { endpoint, uid: request?.uid, status, error: message };
+      if (status === 500) logger.error('admission failed', { ...fields, cause: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
+      else logger.warn('admission request refused', fields);
       return;
     }
-    const { status, message } = failure(err);
-    // Past the limit the rest of the body is not read, so the connection cannot be reused.
-    sendJson(res, status, { error: message }, status === 413);
-    metrics.request(endpoint, request?.kind.kind, request?.operation, 'error', (performance.now() - started) / 1000);
-    const fields = { endpoint, uid: request?.uid, status, error: message };
-    if (status === 500) logger.error('admission failed', { ...fields, cause: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
-    else logger.warn('admission request refused', fields);
-    return;
+    const review: AdmissionReviewResponse = { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response: outcome.response };
+    sendJson(res, 200, review);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.request(endpoint, request.kind.kind, request.operation, outcome.decision, seconds);
+    if (endpoint === 'validate') metrics.findingsOf(outcome.findings);
+    for (const lookup of outcome.imageLookups?.values() ?? []) metrics.imageLookup(lookup.outcome);
+    logOutcome(logger, endpoint, request, outcome, seconds, state.sources.policy.limits.maxFindings);
+  } finally {
+    metrics.admissionEnded();
   }
-  const review: AdmissionReviewResponse = { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response: outcome.response };
-  sendJson(res, 200, review);
-  const seconds = (performance.now() - started) / 1000;
-  metrics.request(endpoint, request.kind.kind, request.operation, outcome.decision, seconds);
-  if (endpoint === 'validate') metrics.findingsOf(outcome.findings);
-  for (const lookup of outcome.imageLookups?.values() ?? []) metrics.imageLookup(lookup.outcome);
-  logOutcome(logger, endpoint, request, outcome, seconds, state.sources.policy.limits.maxFindings);
 }
 
 interface Route {

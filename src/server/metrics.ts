@@ -14,13 +14,42 @@ const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(OPERATIONS);
 
 export type RequestDecision = Decision | 'error';
 
+/**
+ * Increments of one counter by label set, kept as plain numbers on the admission path and added to
+ * the counter when it is collected (at every scrape): prom-client builds, validates and hashes a
+ * label string on every call, which cost more than the rest of an answer's bookkeeping. Label sets
+ * are added in the order they first occurred, as direct increments would have added them.
+ */
+class Tally<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  /** One increment of the label set `key` names; `labels` makes it the first time. */
+  add(key: string, labels: () => Record<L, string>): void {
+    const entry = this.counts.get(key);
+    if (entry) entry.n++;
+    else this.counts.set(key, { labels: labels(), n: 1 });
+  }
+
+  flushInto(counter: Counter<L>): void {
+    for (const entry of this.counts.values()) {
+      if (entry.n === 0) continue;
+      counter.inc(entry.labels, entry.n);
+      entry.n = 0;
+    }
+  }
+}
+
+const DURATION_LABELS: Readonly<Record<Endpoint, { endpoint: Endpoint }>> = { validate: { endpoint: 'validate' }, mutate: { endpoint: 'mutate' } };
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
+  private readonly requestTally = new Tally<'endpoint' | 'kind' | 'operation' | 'decision'>();
+  private readonly requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'> = new Counter({
     name: 'gapguard_admission_requests_total',
     help: 'Admission requests answered, by endpoint, object kind, operation and decision (error: a 4xx or 5xx answer).',
     labelNames: ['endpoint', 'kind', 'operation', 'decision'] as const,
     registers: [this.registry],
+    collect: () => this.requestTally.flushInto(this.requests),
   });
   private readonly duration = new Histogram({
     name: 'gapguard_admission_duration_seconds',
@@ -30,10 +59,12 @@ export class Metrics {
     registers: [this.registry],
   });
   /** Requests being answered. A drain waits for their connections (server.ts), not for this gauge. */
-  readonly inFlight = new Gauge({
+  private admissionsInFlight = 0;
+  private readonly inFlight: Gauge = new Gauge({
     name: 'gapguard_admission_requests_in_flight',
     help: 'Admission requests received and not yet answered.',
     registers: [this.registry],
+    collect: () => this.inFlight.set(this.admissionsInFlight),
   });
   private readonly uploadsAborted = new Counter({
     name: 'gapguard_admission_uploads_aborted_total',
@@ -46,11 +77,13 @@ export class Metrics {
     help: 'TLS handshakes completed (new connections). Against gapguard_admission_requests_total: well under one a request when clients keep their connections open.',
     registers: [this.registry],
   });
-  private readonly findings = new Counter({
+  private readonly findingTally = new Tally<'gap' | 'action'>();
+  private readonly findings: Counter<'gap' | 'action'> = new Counter({
     name: 'gapguard_findings_total',
     help: 'Findings reported by /validate, by gap and what happened (deny, warn, audit: enforce would have denied or patched).',
     labelNames: ['gap', 'action'] as const,
     registers: [this.registry],
+    collect: () => this.findingTally.flushInto(this.findings),
   });
   private readonly policyReloads = new Counter({
     name: 'gapguard_policy_reloads_total',
@@ -106,14 +139,19 @@ export class Metrics {
     return parts.join('');
   }
 
+  admissionStarted(): void {
+    this.admissionsInFlight++;
+  }
+
+  admissionEnded(): void {
+    this.admissionsInFlight--;
+  }
+
   request(endpoint: Endpoint, kind: string | undefined, operation: string | undefined, decision: RequestDecision, seconds: number): void {
-    this.requests.inc({
-      endpoint,
-      kind: kind === undefined ? 'unknown' : KNOWN_KINDS.has(kind) ? kind : 'other',
-      operation: operation !== undefined && KNOWN_OPERATIONS.has(operation) ? operation : 'unknown',
-      decision,
-    });
-    this.duration.observe({ endpoint }, seconds);
+    const k = kind === undefined ? 'unknown' : KNOWN_KINDS.has(kind) ? kind : 'other';
+    const op = operation !== undefined && KNOWN_OPERATIONS.has(operation) ? operation : 'unknown';
+    this.requestTally.add(`${endpoint} ${k} ${op} ${decision}`, () => ({ endpoint, kind: k, operation: op, decision }));
+    this.duration.observe(DURATION_LABELS[endpoint], seconds);
   }
 
   tlsHandshake(): void {
@@ -124,16 +162,8 @@ export class Metrics {
     this.uploadsAborted.inc({ endpoint });
   }
 
-  /** Counts one answer's findings: one counter update per gap and outcome, not one per finding. */
   findingsOf(findings: readonly { gap: GapId; outcome: FindingOutcome }[]): void {
-    const counts = new Map<string, { gap: GapId; action: FindingOutcome; n: number }>();
-    for (const { gap, outcome } of findings) {
-      const key = `${gap} ${outcome}`;
-      const entry = counts.get(key);
-      if (entry) entry.n++;
-      else counts.set(key, { gap, action: outcome, n: 1 });
-    }
-    for (const { gap, action, n } of counts.values()) this.findings.inc({ gap, action }, n);
+    for (const { gap, outcome } of findings) this.findingTally.add(`${gap} ${outcome}`, () => ({ gap, action: outcome }));
   }
 
   imageLookup(outcome: LookupOutcome): void {
