@@ -96,6 +96,14 @@ function failure(err: unknown): { status: number; message: string } {
 function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionRequest, outcome: AdmissionOutcome, seconds: number, maxFindings: number): void {
   const level = outcome.decision === 'allow' || outcome.decision === 'skip' ? 'debug' : 'info';
   if (!logger.enabled(level)) return;
+  // The gaps (each once, in order) and the listed findings in one pass over the findings.
+  const gaps: string[] = [];
+  const findings: string[] = [];
+  for (const f of outcome.findings) {
+    if (!gaps.includes(f.gap)) gaps.push(f.gap);
+    // Within the policy's maxFindings, like the denial: a log line stays bounded too.
+    if (findings.length < maxFindings) findings.push(`${f.outcome} ${f.rule} ${f.path}`);
+  }
   logger[level]('admission', {
     uid: request.uid,
     endpoint,
@@ -108,9 +116,8 @@ function logOutcome(logger: Logger, endpoint: Endpoint, request: AdmissionReques
     dryRun: request.dryRun === true,
     mode: outcome.mode,
     decision: outcome.decision,
-    gaps: [...new Set(outcome.findings.map((f) => f.gap))],
-    // Within the policy's maxFindings, like the denial: a log line stays bounded too.
-    findings: outcome.findings.slice(0, maxFindings).map((f) => `${f.outcome} ${f.rule} ${f.path}`),
+    gaps,
+    findings,
     findingsNotListed: outcome.findings.length > maxFindings ? outcome.findings.length - maxFindings : undefined,
     reason: outcome.skipped,
     overLimit: outcome.overLimit,

@@ -33,6 +33,18 @@ export function batchedStderr(): (line: string) => void {
   };
 }
 
+let isoMs = NaN;
+let iso = '';
+/** The time as `new Date().toISOString()` writes it, made once per millisecond: a busy webhook logs several lines in one. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
 export function createLogger(level: LogLevel, write: (line: string) => void = batchedStderr()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const emit = (at: LogLevel) => {
@@ -41,7 +53,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void = ba
     return (msg: string, fields?: LogFields) => {
       if (LOG_LEVELS.indexOf(at) < threshold) return;
       const rest = fields ? JSON.stringify(fields) : '{}';
-      write(`{"time":"${new Date().toISOString()}"${head}${JSON.stringify(msg)}${rest === '{}' ? '' : `,${rest.slice(1, -1)}`}}\n`);
+      write(`{"time":"${isoNow()}"${head}${JSON.stringify(msg)}${rest === '{}' ? '' : `,${rest.slice(1, -1)}`}}\n`);
     };
   };
   return {
