@@ -205,7 +205,7 @@ export function htmlReporter(title: string): {
 /** The single self-contained file of `--output html`. */
 export function renderReportFile(view: RolloutView): string {
   const options: PageOptions = { namespaceHref: (name) => `#${namespaceAnchor(name)}` };
-  const fold = findingCount(view.namespaces.flatMap((ns) => ns.workloads)) > FOLD_ABOVE_FINDINGS;
+  const fold = view.namespaces.reduce((n, ns) => n + findingCount(ns.workloads), 0) > FOLD_ABOVE_FINDINGS;
   const body = [header(view), overviewSection(view, options), ...view.namespaces.map((ns) => namespaceSection(ns, fold))].join('\n');
   return htmlPage(`gapguard report: ${view.title}`, body);
 }
