@@ -278,9 +278,14 @@ export class InClusterGapguard implements GapguardUnderTest {
     await applyRelease('upgrade', [...this.values(), { tls: { generate: { renewBeforeDays: 1095 } } }], ['--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '5m']);
     await this.readCaPem();
     if (this.caPem === before) throw new Error('helm upgrade did not renew the generated pair');
-    await eventually('every replica to present the renewed certificate', async () => {
+    await this.everyReplicaServes(this.caPem, 'the renewed certificate');
+  }
+
+  /** Until every replica's certificate chains to caPem (each replica reloads its mounted Secret on its own). */
+  private async everyReplicaServes(caPem: string, what: string): Promise<void> {
+    await eventually(`every replica to present ${what}`, async () => {
       const replicas = await this.replicas();
-      for (const r of replicas) if ((await readyz(r.target, this.caPem).catch(() => undefined))?.status !== 200) return undefined;
+      for (const r of replicas) if ((await readyz(r.target, caPem).catch(() => undefined))?.status !== 200) return undefined;
       return replicas.length === REPLICAS ? true : undefined;
     }, 120_000, 500);
   }
@@ -289,11 +294,7 @@ export class InClusterGapguard implements GapguardUnderTest {
   async serve(pair: ServingPair, caPem: string): Promise<void> {
     if (this.tls.mode !== 'secret') throw new Error('serve() needs trust() first (tls.mode=secret)');
     await servingSecret(readFileSync(pair.certFile).toString('base64'), readFileSync(pair.keyFile).toString('base64'));
-    await eventually('every replica to present the new certificate', async () => {
-      const replicas = await this.replicas();
-      for (const r of replicas) if ((await readyz(r.target, caPem).catch(() => undefined))?.status !== 200) return undefined;
-      return replicas.length === REPLICAS ? true : undefined;
-    }, 120_000, 500);
+    await this.everyReplicaServes(caPem, 'the new certificate');
     this.caPem = caPem;
   }
 
