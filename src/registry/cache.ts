@@ -5,8 +5,8 @@
 import type { ImageFacts } from '../engine/types.js';
 
 export interface FactsCacheOptions<T> {
-  /** How long a value is kept; a function to keep some values (say, negative verdicts) shorter. */
-  ttlMs: number | ((value: T) => number);
+  /** How long a value is kept; a function to keep some values (say, negative verdicts) or keys shorter. */
+  ttlMs: number | ((value: T, key: string) => number);
   failureTtlMs: number;
   maxEntries: number;
 }
@@ -84,7 +84,7 @@ export class ImageFactsCache<T = ImageFacts> {
     p = this.lookup(image).then(
       (facts) => {
         const { ttlMs } = this.options;
-        return { facts, error: undefined, expires: this.now() + (typeof ttlMs === 'number' ? ttlMs : ttlMs(facts)) };
+        return { facts, error: undefined, expires: this.now() + (typeof ttlMs === 'number' ? ttlMs : ttlMs(facts, image)) };
       },
       (err: Error) => ({ facts: undefined, error: err.message, expires: this.now() + this.options.failureTtlMs }),
     );

@@ -30,8 +30,21 @@ export interface ImageLookupConfig {
  */
 export type ImageLookups = ReadonlyMap<string, ImageLookup & { verification?: ImageVerification }>;
 
-/** A tag can move to a new digest: remembered for minutes. Failures briefly, so an outage is not hammered. */
-const CACHE_OPTIONS = { ttlMs: 5 * 60_000, failureTtlMs: 15_000, maxEntries: 10_000 };
+const TAG_FACTS_TTL_MS = 5 * 60_000;
+const DIGEST_FACTS_TTL_MS = 24 * 60 * 60_000;
+
+/**
+ * How long an image's facts are remembered: a tag's for minutes, since it can move to a new digest;
+ * a digest's for a day, since its content is checked against the digest and cannot change (a
+ * refetch every few minutes cost a pod's admission a registry round trip for nothing).
+ */
+export function factsTtlMs(image: string): number {
+  const parsed = parseImageReference(image);
+  return parsed.ok && parsed.ref.digest !== undefined ? DIGEST_FACTS_TTL_MS : TAG_FACTS_TTL_MS;
+}
+
+/** Failures briefly, so an outage is not hammered. */
+const CACHE_OPTIONS = { ttlMs: (_facts: ImageFacts, image: string) => factsTtlMs(image), failureTtlMs: 15_000, maxEntries: 10_000 };
 /** Each registry call; a lookup outlives the budget of the request that started it and fills the cache. */
 const CALL_TIMEOUT_MS = 10_000;
 const NO_LOOKUPS: ImageLookups = new Map();

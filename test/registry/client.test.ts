@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { ImageFactsCache } from '../../src/registry/cache.js';
 import { RegistryClient, RegistryError, type RegistryOptions } from '../../src/registry/client.js';
+import { factsTtlMs } from '../../src/registry/lookups.js';
 import { startRegistry, type RunningRegistry } from './registry-server.js';
 
 function client(reg: { ca: string }, extra: Partial<RegistryOptions> = {}): RegistryClient {
@@ -154,6 +155,34 @@ describe('registry client (real docker-registry over HTTPS)', function () {
       expect(slow.get('slow')).to.deep.equal({ outcome: 'timed-out' });
       await cache.prefetch(['a', 'b', 'c'], 1000);
       expect(cache.size).to.be.at.most(2);
+    });
+
+    it('keeps each image as long as its own time to live says', async () => {
+      let now = 0;
+      const looked: string[] = [];
+      const cache = new ImageFactsCache(
+        (image) => {
+          looked.push(image);
+          return Promise.resolve({ digest: `sha256:${'1'.repeat(64)}` });
+        },
+        { ttlMs: (_facts, image) => (image === 'long' ? 10_000 : 1000), failureTtlMs: 1000, maxEntries: 10 },
+        () => now,
+      );
+      await cache.prefetch(['long', 'short'], 1000);
+      now = 2000;
+      const later = await cache.prefetch(['long', 'short'], 1000);
+      expect([later.get('long')?.outcome, later.get('short')?.outcome]).to.deep.equal(['hit', 'miss-resolved']);
+      expect(looked).to.deep.equal(['long', 'short', 'short']);
+    });
+
+    it("remembers a tag's facts for minutes and a digest's for a day", () => {
+      const digest = `sha256:${'a'.repeat(64)}`;
+      expect(factsTtlMs('registry.example.com/shop/web:2.4.1')).to.equal(5 * 60_000);
+      expect(factsTtlMs('nginx')).to.equal(5 * 60_000);
+      expect(factsTtlMs(`registry.example.com/shop/web@${digest}`)).to.equal(24 * 60 * 60_000);
+      // The digest decides what runs whatever the tag says, so its content is what was looked up.
+      expect(factsTtlMs(`registry.example.com/shop/web:2.4.1@${digest}`)).to.equal(24 * 60 * 60_000);
+      expect(factsTtlMs('Not A Reference')).to.equal(5 * 60_000);
     });
   });
 });
