@@ -11,6 +11,8 @@ import { JUDGED_KINDS } from '../workloads/locate.js';
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(JUDGED_KINDS);
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(OPERATIONS);
+/** How often the event-loop delay is sampled for the default metrics (nodejs_eventloop_lag_*). */
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 export type RequestDecision = Decision | 'error';
 
@@ -121,7 +123,9 @@ export class Metrics {
   private readonly sources: (() => Promise<string>)[] = [];
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay histogram samples every 100 ms: prom-client's default 10 ms woke an idle
+    // server 100 times a second; an idle `serve --no-cluster` used 6.5 ms of CPU a second with it, 1.8 without.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Present from the start, so that an alert on failures has a series to watch.
     this.policyReloads.inc({ result: 'success' }, 0);
     this.policyReloads.inc({ result: 'failure' }, 0);
