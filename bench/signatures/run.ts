@@ -6,7 +6,7 @@
 // 3. the webhook: gapguard serve with --resolve-images and that requirement, next to the same
 //    server without it, the benchmark's 8 KB review (every image under the requirement) POSTed by
 //    wrk, runs interleaved; medians. Usage: bash bench/signatures/run.sh
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +18,7 @@ import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
 import type { KubeObject } from '../../src/workloads/locate.js';
 import { startRegistry } from '../../test/registry/registry-server.js';
 import { cosign, cosignKey, Workdir } from '../../test/signatures/sigstore-fixtures.js';
-import { waitUntilAnswering, wrk, type WrkResult } from '../webhook/wrk.js';
+import { startServer, wrk, type WrkResult } from '../webhook/wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
@@ -91,8 +91,7 @@ async function main(): Promise<void> {
     ];
     for (const t of targets) {
       const args = [join(root, 'dist/src/cli/main.js'), 'serve', '--port', String(t.port), '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--no-cluster', '--resolve-images', '--registry-ca', caFile, ...t.policy];
-      servers.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] }));
-      await waitUntilAnswering(t.port, ca, body, t.name);
+      servers.push(await startServer(t.name, t.port, args, ca, body));
     }
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
     for (let run = 1; run <= RUNS; run++) {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureSelfSignedCertificate } from '../../src/server/self-signed.js';
 import { gapguardBin } from '../bin.js';
-import { toMs, waitUntilAnswering, wrk as runWrk, type WrkResult } from './wrk.js';
+import { startServer, toMs, wrk as runWrk, type WrkResult } from './wrk.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const RUN_SECONDS = Number(process.env.RUN_SECONDS ?? 20);
@@ -64,8 +64,7 @@ async function main(): Promise<void> {
   try {
     for (const target of targets) {
       // gapguard writes its info log line per request with findings, as in a cluster, to /dev/null.
-      target.process = spawn(process.execPath, target.command, { stdio: ['ignore', 'ignore', 'ignore'] });
-      await waitUntilAnswering(target.port, ca, body, target.name);
+      target.process = await startServer(target.name, target.port, target.command, ca, body);
     }
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
     for (let run = 1; run <= RUNS; run++) {

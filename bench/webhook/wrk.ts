@@ -1,8 +1,9 @@
 // wrk against a webhook's /validate with the benchmark's review (bench/webhook/post.lua), read back
-// as requests per second, p50, p99 and errors, and a wait for a server to answer it. Shared by the
+// as requests per second, p50, p99 and errors, and the start of a server on a port nothing else holds. Shared by the
 // webhook and signature benchmarks.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export interface WrkResult {
@@ -56,15 +57,31 @@ function post(port: number, ca: Buffer, body: Buffer): Promise<number> {
   });
 }
 
-/** Waits (10 s at most) until the server on `port` answers the review with HTTP 200. */
-export async function waitUntilAnswering(port: number, ca: Buffer, body: Buffer, name: string): Promise<void> {
+/** Fails when something already listens on the port: that, not the server about to start, would be measured. */
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`port ${port} is taken (${err.code}): stop what listens there, or the bench would measure it`)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * Starts a server (a Node.js script and its arguments) on a free port and waits (10 s at most)
+ * until it answers the review with HTTP 200; fails if it exits first.
+ */
+export async function startServer(name: string, port: number, args: string[], ca: Buffer, body: Buffer): Promise<ChildProcess> {
+  await assertPortFree(port);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] });
   for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it answered on port ${port}`);
     try {
-      if ((await post(port, ca, body)) === 200) return;
+      if ((await post(port, ca, body)) === 200) return child;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  child.kill();
   throw new Error(`${name} did not answer on port ${port}`);
 }
