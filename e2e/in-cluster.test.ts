@@ -71,6 +71,11 @@ describe('gapguard in the cluster (its image, its chart, the real node)', functi
       expect(full.status.containerStatuses[0].imageID).to.equal(`${image}@${digest}`);
       // Listening means its informers listed Namespaces and NetworkPolicies with the ServiceAccount's token.
       expect(await replicaReadyz(p.name)).to.include({ status: 'ready', cluster: 'synced' });
+      // Node's own warnings ("(node:PID) [DEP…] DeprecationWarning") about what a dependency calls
+      // are lines an operator cannot act on: the image starts without any.
+      const logs = await kubectl(['-n', NAMESPACE, 'logs', p.name]);
+      expect(logs.code).to.equal(0);
+      expect(logs.stdout).to.not.match(/\(node:\d+\) /);
     }
     for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
       const c = await getJson('', kind, RELEASE);

@@ -42,6 +42,9 @@ const common = {
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
+  // whatwg-url (under node-fetch, under @kubernetes/client-node) requires Node's punycode module,
+  // deprecated since Node 21 with a warning at every start; the same code from npm instead.
+  alias: { punycode: 'punycode/' },
 };
 // The CommonJS dependencies call require(): give an ES module bundle one.
 const esm = { format: 'esm', banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" } };
