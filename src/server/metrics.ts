@@ -105,11 +105,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly imageLookups = new Counter({
+  private readonly imageLookupTally = new Tally<'outcome'>();
+  private readonly imageLookups: Counter<'outcome'> = new Counter({
     name: 'gapguard_image_lookups_total',
     help: 'Registry facts asked for by admission requests, per image, by outcome (hit: from the cache; miss-resolved: fetched within the budget; failed: the lookup failed, now or within the failure TTL; timed-out: not there within the budget).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
+    collect: () => this.imageLookupTally.flushInto(this.imageLookups),
   });
   private imageCacheSize: () => number = () => 0;
   private readonly imageCacheEntries: Gauge = new Gauge({
@@ -171,7 +173,7 @@ export class Metrics {
   }
 
   imageLookup(outcome: LookupOutcome): void {
-    this.imageLookups.inc({ outcome });
+    this.imageLookupTally.add(outcome, () => ({ outcome }));
   }
 
   /** The cache whose size the gauge reports. */
