@@ -101,7 +101,7 @@ const POD_CREATE_LABELS = /(^|,)resource="pods"(,|$)/;
  * spent calling webhooks (apiserver_request_sli_duration_seconds), the bench's being the only Pods
  * created while it runs.
  */
-async function webhookCalls(client: ApiClient): Promise<Record<string, { count: number; seconds: number }>> {
+async function apiserverTimes(client: ApiClient): Promise<Record<string, { count: number; seconds: number }>> {
   const r = await client.send('GET', '/metrics');
   if (r.status !== 200) throw new Error(`apiserver /metrics: HTTP ${r.status}`);
   const calls: Record<string, { count: number; seconds: number }> = {};
@@ -156,7 +156,7 @@ interface Round {
 
 /** Creates `count` Pods at RATE, waits until the kubelet reports every one Running, then deletes them and waits until they are gone from the node. */
 async function runRound(client: ApiClient, watch: PodWatch, sources: CpuSources, config: Config, namespace: string, round: number, count: number): Promise<Round> {
-  const callsBefore = await webhookCalls(client);
+  const callsBefore = await apiserverTimes(client);
   const serverBefore = await gapguardServerSide(client, gapguardPodNames);
   const cpuBefore = sampleCpu(sources);
   const t0 = performance.now();
@@ -182,7 +182,7 @@ async function runRound(client: ApiClient, watch: PodWatch, sources: CpuSources,
   const cpu = cpuBetween(cpuBefore, sampleCpu(sources));
   const load = loadavg()[0]!;
   const seconds = (performance.now() - t0) / 1000;
-  const webhooks = diffCalls(callsBefore, await webhookCalls(client));
+  const webhooks = diffCalls(callsBefore, await apiserverTimes(client));
   const server = diffServerSide(serverBefore, await gapguardServerSide(client, gapguardPodNames));
   const pods = created.map((c) => {
     const seen = watch.running.get(`${namespace}/${c.name}`)!;
